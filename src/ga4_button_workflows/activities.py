@@ -1,0 +1,238 @@
+"""The workflow's activities, bound to a host's data source, store and notifiers.
+
+Hosts rarely touch this module: :class:`~ga4_button_workflows.plugin.
+ButtonAnalyticsPlugin` builds the bound activity methods itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ga4_button_workflows import names
+from ga4_button_workflows.insights import generate_insights
+from ga4_button_workflows.metrics import compute_metrics
+from ga4_button_workflows.models import (
+    AnalysisRecord,
+    BranchOutcome,
+    BranchStatus,
+    ButtonInsights,
+    ButtonReport,
+    FetchRequest,
+    MetricsReport,
+    NotificationRequest,
+    SaveRequest,
+)
+from ga4_button_workflows.ports import (
+    ButtonDataSource,
+    FetchContext,
+    InsightStore,
+    Notifier,
+    as_notifiers,
+)
+
+__all__ = ["ButtonAnalyticsActivities"]
+
+UNKNOWN_SOURCE = "UnknownDataSource"
+NOTIFICATION_FAILED = "NotificationFailed"
+
+
+class ButtonAnalyticsActivities:
+    """The five activities, bound to what the host plugged in.
+
+    Args:
+        source: The data source, or several by name (a request's
+            ``source_name`` picks one; the first is the default).
+        store: Where analyses and delivery records are kept. Without one,
+            saving is skipped and deliveries are remembered only by this
+            process.
+        notifier: One notifier or several; none skips notifying.
+    """
+
+    def __init__(
+        self,
+        source: ButtonDataSource | Mapping[str, ButtonDataSource] | None,
+        store: InsightStore | None = None,
+        notifier: Notifier | Sequence[Notifier] | None = None,
+    ) -> None:
+        if source is None or isinstance(source, ButtonDataSource):
+            self._sources: dict[str, ButtonDataSource] = (
+                {} if source is None else {"default": source}
+            )
+        else:
+            self._sources = dict(source)
+        self._store = store
+        self._notifiers = as_notifiers(notifier)
+        self._local_deliveries: set[tuple[str, str]] = set()
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """The bound activity methods, ready for ``Worker(activities=...)``."""
+        return [
+            self.fetch_ga4_data,
+            self.process_button_metrics,
+            self.generate_button_insights,
+            self.save_insights_to_database,
+            self.send_insights_notification,
+        ]
+
+    @activity.defn(name=names.FETCH_GA4_DATA)
+    async def fetch_ga4_data(self, request: FetchRequest) -> ButtonReport:
+        """Fetch and aggregate the period's button events.
+
+        Resumes from the last heartbeat checkpoint when a previous attempt
+        died.
+        """
+        source = self._source(request.source_name)
+        info = activity.info()
+        details = info.heartbeat_details
+        context = FetchContext(
+            previous_state=details[0] if details else None,
+            heartbeat=activity.heartbeat,
+        )
+        if context.resuming:
+            activity.logger.info(
+                "Resuming the GA4 fetch from attempt %d's checkpoint",
+                info.attempt - 1,
+            )
+        report = await source.fetch_report(request, context)
+        activity.logger.info(
+            "Fetched %d rows in %d pages for property %s over %s",
+            report.rows_read,
+            report.pages_fetched,
+            request.property_id,
+            request.period,
+        )
+        return report
+
+    @activity.defn(name=names.PROCESS_BUTTON_METRICS)
+    async def process_button_metrics(self, report: ButtonReport) -> MetricsReport:
+        """Compute per-button metrics and variant comparisons."""
+        return compute_metrics(report)
+
+    @activity.defn(name=names.GENERATE_BUTTON_INSIGHTS)
+    async def generate_button_insights(self, metrics: MetricsReport) -> ButtonInsights:
+        """Turn the metrics into the insights document."""
+        return generate_insights(metrics, generated_at=_utc_now())
+
+    @activity.defn(name=names.SAVE_INSIGHTS_TO_DATABASE)
+    async def save_insights_to_database(self, request: SaveRequest) -> BranchOutcome:
+        """Save the analysis; a retried save replaces, never duplicates."""
+        if self._store is None:
+            return BranchOutcome(status=BranchStatus.SKIPPED, detail="no store")
+        record = AnalysisRecord(
+            analysis_id=request.analysis_id,
+            workflow_id=request.workflow_id,
+            run_id=request.run_id,
+            property_id=request.insights.property_id,
+            period=request.insights.period,
+            saved_at=_utc_now(),
+            insights=request.insights,
+        )
+        is_new = await self._store.save_analysis(record)
+        store_name = type(self._store).__name__
+        if is_new:
+            return BranchOutcome(
+                status=BranchStatus.DONE, detail=f"saved to {store_name}"
+            )
+        return BranchOutcome(
+            status=BranchStatus.ALREADY_DONE,
+            detail=f"replaced the earlier save in {store_name}",
+        )
+
+    @activity.defn(name=names.SEND_INSIGHTS_NOTIFICATION)
+    async def send_insights_notification(
+        self, request: NotificationRequest
+    ) -> BranchOutcome:
+        """Notify every channel that has not yet received this analysis.
+
+        A delivery is recorded per analysis and channel right after it
+        succeeds, so a retried activity skips the channels already reached.
+        """
+        if not self._notifiers:
+            return BranchOutcome(status=BranchStatus.SKIPPED, detail="no notifier")
+        sent: list[str] = []
+        skipped: list[str] = []
+        failures: list[tuple[str, BaseException]] = []
+        for notifier in self._notifiers:
+            channel = notifier.channel
+            if await self._delivered(request.analysis_id, channel):
+                skipped.append(channel)
+                continue
+            try:
+                await notifier.send(request.insights, analysis_id=request.analysis_id)
+            except Exception as error:
+                activity.logger.warning(
+                    "Notification to %s failed: %s", channel, type(error).__name__
+                )
+                failures.append((channel, error))
+                continue
+            await self._record_delivery(request.analysis_id, channel)
+            sent.append(channel)
+        if failures:
+            raise _notification_error(failures)
+        if not sent:
+            return BranchOutcome(
+                status=BranchStatus.ALREADY_DONE,
+                detail="already delivered to " + ", ".join(skipped),
+            )
+        return BranchOutcome(
+            status=BranchStatus.DONE, detail="sent to " + ", ".join(sent)
+        )
+
+    def _source(self, name: str | None) -> ButtonDataSource:
+        if not self._sources:
+            raise ApplicationError(
+                "this worker has no data source; pass source=... to "
+                "ButtonAnalyticsPlugin on the activity worker",
+                type=UNKNOWN_SOURCE,
+                non_retryable=True,
+            )
+        if name is None:
+            return next(iter(self._sources.values()))
+        try:
+            return self._sources[name]
+        except KeyError:
+            known = ", ".join(sorted(self._sources))
+            raise ApplicationError(
+                f"no data source called {name!r} on this worker; it has: {known}",
+                type=UNKNOWN_SOURCE,
+                non_retryable=True,
+            ) from None
+
+    async def _delivered(self, analysis_id: str, channel: str) -> bool:
+        if self._store is not None:
+            return await self._store.has_delivery(analysis_id, channel)
+        return (analysis_id, channel) in self._local_deliveries
+
+    async def _record_delivery(self, analysis_id: str, channel: str) -> None:
+        if self._store is not None:
+            await self._store.record_delivery(analysis_id, channel)
+        else:
+            self._local_deliveries.add((analysis_id, channel))
+
+
+def _notification_error(failures: list[tuple[str, BaseException]]) -> ApplicationError:
+    summary = "; ".join(f"{channel}: {error}" for channel, error in failures)
+    permanent = all(
+        isinstance(error, ApplicationError) and error.non_retryable
+        for _, error in failures
+    )
+    retry_delays = [
+        error.next_retry_delay
+        for _, error in failures
+        if isinstance(error, ApplicationError) and error.next_retry_delay
+    ]
+    return ApplicationError(
+        f"notification failed for {summary}",
+        type=NOTIFICATION_FAILED,
+        non_retryable=permanent,
+        next_retry_delay=max(retry_delays) if retry_delays else None,
+    )
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)

@@ -1,0 +1,356 @@
+"""Fold GA4 rows into a compact :class:`~ga4_button_workflows.models.ButtonReport`.
+
+Every data source feeds rows through one :class:`ReportBuilder`, so a live GA4
+fetch, a saved report and the bundled sample agree on what a row means. The
+builder keeps one accumulator per button x variant: memory follows the number
+of buttons, never the number of rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from ga4_button_workflows.models import (
+    NOT_SET,
+    ButtonCounts,
+    ButtonReport,
+    DataQuality,
+    EventRole,
+    EventSchema,
+    Period,
+    VariantExposure,
+    is_placeholder,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BUTTONS",
+    "ReportBuilder",
+    "ReportCheckpoint",
+    "normalise_dimension_value",
+]
+
+DEFAULT_MAX_BUTTONS = 25
+"""Buttons kept in a report by default, ranked by click events.
+
+With five variants that is 125 entries, which keeps every workflow payload far
+below Temporal's 256 KB warning size.
+"""
+
+
+def normalise_dimension_value(value: str | None) -> str:
+    """Map GA4's empty string and missing values to one ``(not set)``."""
+    if value is None:
+        return NOT_SET
+    stripped = value.strip()
+    return stripped or NOT_SET
+
+
+@attrs.define
+class _Accumulator:
+    exposed_users: int = 0
+    exposure_events: int = 0
+    has_own_exposure: bool = False
+    clicking_users: int = 0
+    click_events: int = 0
+    hovering_users: int = 0
+    hover_events: int = 0
+    hover_end_events: int = 0
+    hover_end_users: int = 0
+    success_events: int = 0
+    hover_duration_total_ms: float = 0.0
+    hover_duration_events: int = 0
+
+    def count(self, role: EventRole, events: int, users: int) -> None:
+        # XXX: users of two event names with the same role (two click events
+        # for one button) are added, an upper bound: GA4 cannot deduplicate
+        # users across rows. The presets use one event name per role and button.
+        if role is EventRole.EXPOSURE:
+            self.has_own_exposure = True
+            self.exposed_users += users
+            self.exposure_events += events
+        elif role is EventRole.HOVER:
+            self.hovering_users += users
+            self.hover_events += events
+        elif role is EventRole.HOVER_END:
+            self.hover_end_users += users
+            self.hover_end_events += events
+        elif role is EventRole.CLICK:
+            self.clicking_users += users
+            self.click_events += events
+        else:
+            self.success_events += events
+
+
+class ReportBuilder:
+    """Accumulates GA4 rows, then builds the report.
+
+    Args:
+        schema: Which events mean what.
+        property_id: The numeric GA4 property ID.
+        period: The days the rows cover.
+        max_buttons: Buttons to keep, largest click volume first; the rest are
+            counted in ``quality.dropped_buttons``.
+        resume_from: A :meth:`checkpoint`, to continue after a retried fetch.
+    """
+
+    def __init__(
+        self,
+        schema: EventSchema,
+        *,
+        property_id: str,
+        period: Period,
+        max_buttons: int = DEFAULT_MAX_BUTTONS,
+        control_variant: str | None = None,
+        resume_from: ReportCheckpoint | None = None,
+    ) -> None:
+        if max_buttons < 1:
+            raise ValueError(f"max_buttons must be at least 1, not {max_buttons}")
+        self._schema = schema
+        self._property_id = property_id
+        self._period = period
+        self._max_buttons = max_buttons
+        self._control_variant = control_variant or schema.control_variant
+        self._buttons: dict[tuple[str, str], _Accumulator] = {}
+        self._exposures: dict[str, list[int]] = {}
+        self._ignored_events: set[str] = set()
+        self._placeholder_rows = 0
+        self._notes: list[str] = []
+        self.rows_read = 0
+        self.pages_fetched = 0
+        self.quality = DataQuality()
+        self.time_zone: str | None = None
+        self.currency: str | None = None
+        if resume_from is not None:
+            self._restore(resume_from)
+
+    def add_row(
+        self,
+        *,
+        event_name: str,
+        button: str | None,
+        variant: str | None,
+        event_count: int,
+        users: int | None,
+        duration_ms: float | None = None,
+    ) -> None:
+        """Fold one GA4 row.
+
+        Args:
+            event_name: The row's ``eventName``.
+            button: The button dimension's value, None when not requested.
+            variant: The variant dimension's value, None when not requested.
+            event_count: The row's ``eventCount``.
+            users: The row's ``totalUsers`` at the period's grain.
+            duration_ms: The summed hover duration of the row's events, in ms.
+
+        Raises:
+            ValueError: a count is negative, or a number is NaN or infinite.
+        """
+        _check_count("eventCount", event_count, event_name)
+        if users is not None:
+            _check_count("totalUsers", users, event_name)
+        if duration_ms is not None and not (
+            math.isfinite(duration_ms) and duration_ms >= 0
+        ):
+            raise ValueError(
+                f"hover duration {duration_ms!r} on event {event_name!r} is not a "
+                "finite, non-negative number of milliseconds"
+            )
+        self.rows_read += 1
+
+        rule = self._schema.rule_for(event_name)
+        if rule is None:
+            self._ignored_events.add(event_name)
+            return
+        variant_name = (
+            normalise_dimension_value(variant)
+            if self._schema.variant_dimension
+            else self._schema.default_variant
+        )
+        button_name = normalise_dimension_value(button)
+        if button_name == NOT_SET and rule.button is not None:
+            button_name = rule.button
+        user_count = users or 0
+
+        if rule.role is EventRole.EXPOSURE and rule.page_level:
+            if is_placeholder(variant_name):
+                self._placeholder_rows += 1
+            exposure = self._exposures.setdefault(variant_name, [0, 0])
+            exposure[0] += user_count
+            exposure[1] += event_count
+            return
+        if is_placeholder(button_name) or is_placeholder(variant_name):
+            self._placeholder_rows += 1
+
+        acc = self._buttons.setdefault((button_name, variant_name), _Accumulator())
+        acc.count(rule.role, event_count, user_count)
+        if rule.carries_duration and duration_ms is not None:
+            acc.hover_duration_total_ms += duration_ms
+            acc.hover_duration_events += event_count
+
+    def add_rows(self, rows: Iterable[dict[str, object]]) -> None:
+        """Fold rows given as keyword dictionaries of :meth:`add_row`."""
+        for row in rows:
+            self.add_row(**row)  # type: ignore[arg-type]
+
+    def note(self, text: str) -> None:
+        """Record a caveat that travels into the insights."""
+        if text not in self._notes:
+            self._notes.append(text)
+
+    def build(self) -> ButtonReport:
+        """Return the compact report, keeping the largest buttons."""
+        return self._report(cap=True)
+
+    def build_uncapped(self) -> ButtonReport:
+        """Return the report with every button (for trends and exports)."""
+        return self._report(cap=False)
+
+    def _report(self, *, cap: bool) -> ButtonReport:
+        volume: dict[str, int] = {}
+        for (button, _), acc in self._buttons.items():
+            volume[button] = volume.get(button, 0) + acc.click_events + acc.hover_events
+        ranked = sorted(volume, key=lambda name: (-volume[name], name))
+        kept = set(ranked[: self._max_buttons] if cap else ranked)
+        dropped = len(ranked) - len(kept)
+
+        has_exposure = self._schema.has_exposure
+        counts = []
+        for (button, variant), acc in sorted(self._buttons.items()):
+            if button not in kept:
+                continue
+            counts.append(self._counts(button, variant, acc, has_exposure=has_exposure))
+        exposures = tuple(
+            VariantExposure(variant=variant, users=users, events=events)
+            for variant, (users, events) in sorted(self._exposures.items())
+        )
+        notes = list(self._notes)
+        if self._ignored_events:
+            names = ", ".join(sorted(self._ignored_events))
+            notes.append(f"ignored events the schema does not name: {names}")
+        if dropped and cap:
+            notes.append(
+                f"kept the {len(kept)} buttons with the most interactions; "
+                f"{dropped} smaller ones were left out"
+            )
+        quality = attrs.evolve(
+            self.quality,
+            dropped_buttons=dropped if cap else 0,
+            placeholder_rows=self._placeholder_rows,
+            notes=tuple(notes),
+        )
+        return ButtonReport(
+            property_id=self._property_id,
+            period=self._period,
+            schema_name=self._schema.name,
+            control_variant=self._control_variant,
+            counts=tuple(counts),
+            exposures=exposures,
+            has_exposure_event=has_exposure,
+            time_zone=self.time_zone,
+            currency=self.currency,
+            quality=quality,
+            rows_read=self.rows_read,
+            pages_fetched=self.pages_fetched,
+        )
+
+    def _counts(
+        self, button: str, variant: str, acc: _Accumulator, *, has_exposure: bool
+    ) -> ButtonCounts:
+        if acc.has_own_exposure:
+            exposed_users: int | None = acc.exposed_users
+            exposure_events = acc.exposure_events
+        elif has_exposure:
+            users, exposure_events = self._exposures.get(variant, [0, 0])
+            exposed_users = users
+        else:
+            exposed_users, exposure_events = None, 0
+        # A schema without hover-start events counts hover ends as the hovers.
+        hover_events = acc.hover_events or acc.hover_end_events
+        hovering_users = acc.hovering_users or acc.hover_end_users
+        return ButtonCounts(
+            button=button,
+            variant=variant,
+            exposed_users=exposed_users,
+            exposure_events=exposure_events,
+            clicking_users=acc.clicking_users,
+            click_events=acc.click_events,
+            hovering_users=hovering_users,
+            hover_events=hover_events,
+            success_events=acc.success_events,
+            hover_duration_total_ms=acc.hover_duration_total_ms,
+            hover_duration_events=acc.hover_duration_events,
+        )
+
+    def checkpoint(self) -> ReportCheckpoint:
+        """Return everything accumulated so far, to resume a retried fetch."""
+        return ReportCheckpoint(
+            entries=tuple(
+                (button, variant, attrs.astuple(acc))
+                for (button, variant), acc in sorted(self._buttons.items())
+            ),
+            exposures=tuple(
+                (variant, users, events)
+                for variant, (users, events) in sorted(self._exposures.items())
+            ),
+            ignored_events=tuple(sorted(self._ignored_events)),
+            placeholder_rows=self._placeholder_rows,
+            notes=tuple(self._notes),
+            rows_read=self.rows_read,
+            pages_fetched=self.pages_fetched,
+            quality=self.quality,
+            time_zone=self.time_zone,
+            currency=self.currency,
+        )
+
+    def _restore(self, checkpoint: ReportCheckpoint) -> None:
+        for button, variant, values in checkpoint.entries:
+            self._buttons[(button, variant)] = _Accumulator(*values)
+        for variant, users, events in checkpoint.exposures:
+            self._exposures[variant] = [users, events]
+        self._ignored_events = set(checkpoint.ignored_events)
+        self._placeholder_rows = checkpoint.placeholder_rows
+        self._notes = list(checkpoint.notes)
+        self.rows_read = checkpoint.rows_read
+        self.pages_fetched = checkpoint.pages_fetched
+        self.quality = checkpoint.quality
+        self.time_zone = checkpoint.time_zone
+        self.currency = checkpoint.currency
+
+
+@attrs.frozen(kw_only=True)
+class ReportCheckpoint:
+    """A :class:`ReportBuilder`'s state, small enough for an activity heartbeat."""
+
+    entries: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+    """Per button x variant: the button, the variant and its running counts."""
+    exposures: tuple[tuple[str, int, int], ...] = ()
+    """Per variant: the variant, exposed users and exposure events."""
+    ignored_events: tuple[str, ...] = ()
+    """Event names seen that the schema does not name."""
+    placeholder_rows: int = 0
+    """Rows with a placeholder button or variant."""
+    notes: tuple[str, ...] = ()
+    """Caveats recorded so far."""
+    rows_read: int = 0
+    """Rows folded so far."""
+    pages_fetched: int = 0
+    """Pages fetched so far."""
+    quality: DataQuality = attrs.field(factory=DataQuality)
+    """GA4's data-quality flags so far."""
+    time_zone: str | None = None
+    """The property's time zone, once known."""
+    currency: str | None = None
+    """The property's currency, once known."""
+
+
+def _check_count(name: str, value: int, event_name: str) -> None:
+    if value < 0:
+        raise ValueError(
+            f"{name} {value!r} on event {event_name!r} is negative; GA4 counts "
+            "are never below zero, so the report is corrupt"
+        )

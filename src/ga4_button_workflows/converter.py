@@ -1,0 +1,143 @@
+"""A Temporal data converter that understands attrs models.
+
+temporalio's default JSON converter cannot encode attrs instances. This one
+unstructures every value with cattrs before writing JSON and structures it back
+into the type the workflow or activity signature names. Payloads keep the
+standard ``json/plain`` encoding, so other SDKs and the Temporal UI read them
+as ordinary JSON.
+
+Fields added to a model in a later version carry defaults, and keys a newer
+version wrote are ignored, so histories recorded by other versions still
+decode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from typing import Any
+
+import cattrs
+import cattrs.preconf.json
+from cattrs.strategies import configure_union_passthrough
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    EncodingPayloadConverter,
+    JSONPlainPayloadConverter,
+)
+
+__all__ = [
+    "AttrsJSONPayloadConverter",
+    "ButtonAnalyticsPayloadConverter",
+    "data_converter",
+    "install_converter",
+    "make_cattrs_converter",
+]
+
+_ENCODING = "json/plain"
+
+
+def make_cattrs_converter() -> cattrs.Converter:
+    """Return the cattrs converter the library uses for JSON documents.
+
+    Dates and datetimes become ISO 8601 strings (aware datetimes keep their
+    offset), enums their values, tuples lists. Extra keys are ignored and
+    missing keys take the model's defaults.
+    """
+    converter = cattrs.preconf.json.make_converter()
+    converter.register_unstructure_hook(datetime.date, lambda value: value.isoformat())
+    converter.register_structure_hook(
+        datetime.date, lambda value, _: datetime.date.fromisoformat(value)
+    )
+    converter.register_unstructure_hook(
+        datetime.datetime, lambda value: value.isoformat()
+    )
+    converter.register_structure_hook(
+        datetime.datetime, lambda value, _: datetime.datetime.fromisoformat(value)
+    )
+    configure_union_passthrough(int | float | str | bool | None, converter)
+    return converter
+
+
+class AttrsJSONPayloadConverter(EncodingPayloadConverter):
+    """``json/plain`` payloads through cattrs, for attrs models and plain values.
+
+    NaN and infinity are refused on the way out: a float that is not finite is a
+    bug upstream, and JSON has no portable spelling for it.
+    """
+
+    def __init__(self, converter: cattrs.Converter | None = None) -> None:
+        self._converter = converter or make_cattrs_converter()
+        self._fallback = JSONPlainPayloadConverter()
+
+    @property
+    def encoding(self) -> str:
+        """See base class."""
+        return _ENCODING
+
+    def to_payload(self, value: Any) -> Payload | None:
+        """See base class."""
+        plain = self._converter.unstructure(value)
+        try:
+            data = json.dumps(plain, separators=(",", ":"), allow_nan=False)
+        except TypeError:
+            # Values cattrs does not know (dataclasses, UUIDs) keep the SDK's rules.
+            return self._fallback.to_payload(value)
+        return Payload(metadata={"encoding": _ENCODING.encode()}, data=data.encode())
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        """See base class."""
+        plain = json.loads(payload.data)
+        if type_hint is None or type_hint is Any:
+            return plain
+        return self._converter.structure(plain, type_hint)
+
+
+class ButtonAnalyticsPayloadConverter(CompositePayloadConverter):
+    """The SDK's default payload converters with JSON handled by cattrs."""
+
+    def __init__(self) -> None:
+        converters = [
+            AttrsJSONPayloadConverter()
+            if converter.encoding == _ENCODING
+            else converter
+            for converter in DefaultPayloadConverter.default_encoding_payload_converters
+        ]
+        super().__init__(*converters)
+
+
+data_converter = DataConverter(payload_converter_class=ButtonAnalyticsPayloadConverter)
+"""A ready data converter: pass it to ``Client.connect(data_converter=...)``."""
+
+
+def install_converter(existing: DataConverter | None) -> DataConverter:
+    """Return ``existing`` with our payload converter, keeping its codec.
+
+    The host's payload codec (encryption, compression) and failure converter are
+    kept. A host that chose another payload converter is refused rather than
+    silently overridden.
+
+    Raises:
+        TypeError: ``existing`` uses a payload converter other than the SDK's
+            default or ours.
+    """
+    if existing is None:
+        return data_converter
+    current = existing.payload_converter_class
+    if issubclass(current, ButtonAnalyticsPayloadConverter):
+        return existing
+    if current is not DefaultPayloadConverter:
+        raise TypeError(
+            f"the client already uses the payload converter {current.__qualname__}, "
+            "which cannot encode ga4_button_workflows' attrs models; use "
+            "ga4_button_workflows.converter.ButtonAnalyticsPayloadConverter "
+            "(or a subclass of it) as payload_converter_class, or connect the "
+            "client without the plugin's converter"
+        )
+    return dataclasses.replace(
+        existing, payload_converter_class=ButtonAnalyticsPayloadConverter
+    )

@@ -1,0 +1,721 @@
+"""The models that travel between the workflow, its activities and the host.
+
+Every model is a frozen, slotted attrs class. They cross Temporal's wire through
+the converter in :mod:`ga4_button_workflows.converter`, so this module imports
+nothing but the standard library and attrs: it is passed through the workflow
+sandbox unchanged.
+
+Fields added in later versions always carry a default, so a payload written by
+an older version of the library still decodes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import re
+import zoneinfo
+from typing import Any
+
+import attrs
+
+from ga4_button_workflows.stats import Interval
+
+__all__ = [
+    "GA4_HISTORY_LIMIT_DAYS",
+    "NOT_SET",
+    "PLACEHOLDER_VALUES",
+    "AnalysisOutcome",
+    "AnalysisRecord",
+    "AnalysisRequest",
+    "BranchOutcome",
+    "BranchStatus",
+    "ButtonCounts",
+    "ButtonInsights",
+    "ButtonMetrics",
+    "ButtonReport",
+    "DataQuality",
+    "EventRole",
+    "EventRule",
+    "EventSchema",
+    "FetchRequest",
+    "MetricsReport",
+    "NotificationRequest",
+    "Period",
+    "Recommendation",
+    "SaveRequest",
+    "StepProgress",
+    "VariantComparison",
+    "VariantExposure",
+    "VariantStanding",
+    "Verdict",
+    "is_placeholder",
+    "local_date",
+    "resolve_period",
+    "validate_property_id",
+]
+
+GA4_HISTORY_LIMIT_DAYS = 14 * 31
+"""The longest look-back accepted, in days.
+
+GA4 keeps event-level data for at most 14 months on a standard property; asking
+for more returns silently truncated data, so the library refuses it.
+"""
+
+_NUMERIC_PROPERTY = re.compile(r"^(?:properties/)?([0-9]+)$")
+_MEASUREMENT_ID = re.compile(r"^G-[A-Z0-9]+$", re.IGNORECASE)
+_UNIVERSAL_ID = re.compile(r"^UA-[0-9]+-[0-9]+$", re.IGNORECASE)
+
+_WHERE_PROPERTY_ID_IS = (
+    "the Data API needs the numeric property ID shown in GA4 under "
+    "Admin > Property settings (for example 123456789)"
+)
+
+
+PLACEHOLDER_VALUES = frozenset(
+    {"(not set)", "(other)", "(data not available)", "(not provided)"}
+)
+"""Dimension values GA4 uses in place of a real value."""
+
+NOT_SET = "(not set)"
+"""The one spelling of a missing value; GA4's empty string maps to it."""
+
+
+def is_placeholder(value: str) -> bool:
+    """True when ``value`` is a GA4 placeholder rather than a real name."""
+    return value in PLACEHOLDER_VALUES or not value
+
+
+def validate_property_id(property_id: str) -> str:
+    """Return the numeric GA4 property ID, or raise a message saying what to use.
+
+    Args:
+        property_id: ``"123456789"`` or ``"properties/123456789"``.
+
+    Returns:
+        The bare numeric ID, ``"123456789"``.
+
+    Raises:
+        ValueError: the value is a measurement ID (``G-...``), a Universal
+            Analytics ID (``UA-...``) or anything else that is not numeric.
+    """
+    value = property_id.strip()
+    match = _NUMERIC_PROPERTY.match(value)
+    if match:
+        return match.group(1)
+    if _MEASUREMENT_ID.match(value):
+        reason = f"{property_id!r} is a measurement ID (a web data stream's tag)"
+    elif _UNIVERSAL_ID.match(value):
+        reason = f"{property_id!r} is a Universal Analytics ID, which GA4 ignores"
+    else:
+        reason = f"{property_id!r} is not a GA4 property ID"
+    raise ValueError(f"{reason}; {_WHERE_PROPERTY_ID_IS}.")
+
+
+def resolve_period(request: AnalysisRequest, *, today: datetime.date) -> Period:
+    """Return the days ``request`` asks for.
+
+    An explicit ``start_date``/``end_date`` wins; otherwise the last
+    ``days_back`` complete days before ``request.report_date`` (or ``today``).
+
+    Raises:
+        ValueError: the period is empty, reversed, longer than GA4 keeps data,
+            or only half given. The message names the bad value.
+    """
+    if (request.start_date is None) != (request.end_date is None):
+        raise ValueError(
+            "give both start_date and end_date, or neither and use days_back "
+            f"(got start_date={request.start_date}, end_date={request.end_date})"
+        )
+    if request.start_date is not None and request.end_date is not None:
+        if request.end_date < request.start_date:
+            raise ValueError(
+                f"end_date {request.end_date} is before start_date "
+                f"{request.start_date}; swap them"
+            )
+        period = Period(request.start_date, request.end_date)
+        if period.days > GA4_HISTORY_LIMIT_DAYS:
+            raise ValueError(
+                f"the period {period} spans {period.days} days; GA4 keeps at most "
+                f"{GA4_HISTORY_LIMIT_DAYS} days, so ask for a shorter period"
+            )
+        return period
+    if not 1 <= request.days_back <= GA4_HISTORY_LIMIT_DAYS:
+        raise ValueError(
+            f"days_back must be between 1 and {GA4_HISTORY_LIMIT_DAYS} (GA4's "
+            f"history limit), not {request.days_back}"
+        )
+    anchor = request.report_date or today
+    end = anchor - datetime.timedelta(days=1)
+    return Period(end - datetime.timedelta(days=request.days_back - 1), end)
+
+
+def local_date(moment: datetime.datetime, time_zone: str) -> datetime.date:
+    """Return the calendar day of ``moment`` in ``time_zone``.
+
+    Raises:
+        ValueError: ``time_zone`` is not an IANA time zone name.
+    """
+    try:
+        zone = zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {time_zone!r}; use the property's IANA zone "
+            "name shown in GA4's property settings, such as 'America/New_York'"
+        ) from None
+    return moment.astimezone(zone).date()
+
+
+# --- Event schema -------------------------------------------------------------
+
+
+class EventRole(str, enum.Enum):
+    """What a GA4 event means for a button."""
+
+    EXPOSURE = "exposure"
+    """The user saw the button (or the page variant that carries it)."""
+    HOVER = "hover"
+    """The pointer entered the button; counted as a hover."""
+    HOVER_END = "hover_end"
+    """The pointer left the button; carries the hover duration."""
+    CLICK = "click"
+    """The user clicked; may carry the hover duration before the click."""
+    SUCCESS = "success"
+    """The click led where it should (a follow-up event)."""
+
+
+@attrs.frozen(kw_only=True)
+class EventRule:
+    """One GA4 event name and the role it plays."""
+
+    event_name: str
+    """The GA4 event name, e.g. ``cta_click``."""
+    role: EventRole
+    """What the event means."""
+    button: str | None = None
+    """The button to credit when the event carries no button parameter.
+
+    The original landing page's navigation and feature-card events carry no
+    ``button_type``, so the family of the event names the button.
+    """
+    page_level: bool = False
+    """True when the event is about the whole page variant (``page_view``).
+
+    A page-level exposure counts for every button shown on that variant.
+    """
+    carries_duration: bool = False
+    """True when the event sends the hover duration (hover ends and clicks on
+    the original landing page); only these count towards the mean."""
+
+
+@attrs.frozen(kw_only=True)
+class EventSchema:
+    """Which GA4 events and parameters mean impression, hover and click.
+
+    GA4 has no standard button events, so this is configuration. The presets
+    live in :mod:`ga4_button_workflows.schemas`.
+    """
+
+    name: str
+    """A short name for logs and the insights document."""
+    rules: tuple[EventRule, ...]
+    """Every event the analysis asks GA4 for."""
+    button_dimension: str | None = None
+    """The GA4 dimension naming the button, e.g. ``customEvent:button_type``."""
+    variant_dimension: str | None = None
+    """The GA4 dimension naming the page variant, e.g. ``customEvent:page_variant``."""
+    duration_metric: str | None = None
+    """The GA4 metric holding the summed hover duration, e.g.
+    ``customEvent:hover_duration``."""
+    default_variant: str = "default"
+    """The variant name used when the schema has no variant dimension."""
+    control_variant: str = "original"
+    """The variant every other variant is compared against."""
+
+    def rule_for(self, event_name: str) -> EventRule | None:
+        """Return the rule of ``event_name``, or None when the schema ignores it."""
+        for rule in self.rules:
+            if rule.event_name == event_name:
+                return rule
+        return None
+
+    @property
+    def event_names(self) -> tuple[str, ...]:
+        """Every event name the schema asks for, in rule order."""
+        return tuple(rule.event_name for rule in self.rules)
+
+    @property
+    def has_exposure(self) -> bool:
+        """True when some event counts as an exposure, so CTR can be computed."""
+        return any(rule.role is EventRole.EXPOSURE for rule in self.rules)
+
+
+# --- Requests and the report --------------------------------------------------
+
+
+@attrs.frozen
+class Period:
+    """An inclusive range of the property's calendar days."""
+
+    start: datetime.date
+    """First day analysed."""
+    end: datetime.date
+    """Last day analysed, inclusive."""
+
+    @property
+    def days(self) -> int:
+        """Number of days in the period."""
+        return (self.end - self.start).days + 1
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+@attrs.frozen(kw_only=True)
+class AnalysisRequest:
+    """What a caller asks the workflow to analyse.
+
+    Either ``days_back`` (the last N complete days before ``report_date``) or an
+    explicit ``start_date`` and ``end_date``.
+    """
+
+    property_id: str
+    """The numeric GA4 property ID. Measurement IDs (``G-...``) are refused."""
+    days_back: int = 7
+    """How many complete days to analyse, ending the day before ``report_date``."""
+    start_date: datetime.date | None = None
+    """First day, when an explicit period is wanted."""
+    end_date: datetime.date | None = None
+    """Last day (inclusive), when an explicit period is wanted."""
+    report_date: datetime.date | None = None
+    """The day the analysis is for; defaults to the scheduled start time of a
+    scheduled run, else to today in ``time_zone``."""
+    time_zone: str = "UTC"
+    """The property's reporting time zone (IANA name): GA4 days are its days."""
+    control_variant: str | None = None
+    """Override of the schema's control variant."""
+    notify: bool = True
+    """Send a notification after saving."""
+    source_name: str | None = None
+    """Which registered data source to use, when the worker has several."""
+
+
+@attrs.frozen(kw_only=True)
+class FetchRequest:
+    """The input of the fetch activity: one property, one resolved period."""
+
+    property_id: str
+    """The numeric GA4 property ID."""
+    period: Period
+    """The days to fetch."""
+    time_zone: str = "UTC"
+    """The property's time zone as the caller believes it."""
+    source_name: str | None = None
+    """Which registered data source to use."""
+
+
+@attrs.frozen(kw_only=True)
+class DataQuality:
+    """What GA4 said about the data's reliability, carried into the insights."""
+
+    thresholded: bool = False
+    """GA4 withheld rows to protect user privacy (``subjectToThresholding``)."""
+    sampled: bool = False
+    """The report was computed from a sample."""
+    sampling_ratio: float | None = None
+    """Share of events read when sampled, ``samplesReadCount / samplingSpaceSize``."""
+    other_row: bool = False
+    """High-cardinality rows were collapsed into ``(other)``."""
+    dropped_buttons: int = 0
+    """Buttons left out because the report kept only the largest ones."""
+    placeholder_rows: int = 0
+    """Rows whose button or variant was ``(not set)``, ``(other)`` or similar."""
+    notes: tuple[str, ...] = ()
+    """Other caveats in plain words."""
+
+    @property
+    def has_caveats(self) -> bool:
+        """True when anything here should make a reader cautious."""
+        return bool(
+            self.thresholded
+            or self.sampled
+            or self.other_row
+            or self.dropped_buttons
+            or self.notes
+        )
+
+
+@attrs.frozen(kw_only=True)
+class VariantExposure:
+    """Page-level exposure of one variant, for the sample-ratio check."""
+
+    variant: str
+    """The page variant."""
+    users: int
+    """Users exposed to the variant over the whole period."""
+    events: int
+    """Exposure events (e.g. ``page_view``)."""
+
+
+@attrs.frozen(kw_only=True)
+class ButtonCounts:
+    """Aggregated GA4 counts for one button on one page variant."""
+
+    button: str
+    """The button, e.g. ``cta``."""
+    variant: str
+    """The page variant, e.g. ``colors``."""
+    exposed_users: int | None = None
+    """Users exposed to the button over the period; None without an exposure event."""
+    exposure_events: int = 0
+    """Exposure events."""
+    clicking_users: int = 0
+    """Users who clicked at least once."""
+    click_events: int = 0
+    """Click events."""
+    hovering_users: int = 0
+    """Users who hovered at least once."""
+    hover_events: int = 0
+    """Hover events (hover starts, or hover ends when there is no start event)."""
+    success_events: int = 0
+    """Follow-up success events."""
+    hover_duration_total_ms: float = 0.0
+    """Sum of hover durations reported by the events that carry one, in ms."""
+    hover_duration_events: int = 0
+    """Events that carried a hover duration (hover ends and clicks)."""
+
+
+@attrs.frozen(kw_only=True)
+class ButtonReport:
+    """The compact report the fetch activity returns.
+
+    Its size follows the number of buttons x variants, never the number of GA4
+    rows.
+    """
+
+    property_id: str
+    """The numeric GA4 property ID."""
+    period: Period
+    """The days covered."""
+    schema_name: str
+    """The event schema used to read GA4's events."""
+    control_variant: str = "original"
+    """The variant every other variant is compared against."""
+    counts: tuple[ButtonCounts, ...] = ()
+    """One entry per button x variant, sorted by button then variant."""
+    exposures: tuple[VariantExposure, ...] = ()
+    """Page-level exposure per variant, for the sample-ratio check."""
+    has_exposure_event: bool = True
+    """False when the schema counts no exposure, so CTR cannot be computed."""
+    time_zone: str | None = None
+    """The property's time zone as GA4 reported it."""
+    currency: str | None = None
+    """The property's currency as GA4 reported it."""
+    quality: DataQuality = attrs.field(factory=DataQuality)
+    """Caveats on the data."""
+    rows_read: int = 0
+    """GA4 rows folded into this report."""
+    pages_fetched: int = 0
+    """GA4 pages (requests) it took."""
+
+
+# --- Metrics --------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ButtonMetrics:
+    """Metrics of one button on one page variant."""
+
+    button: str
+    """The button."""
+    variant: str
+    """The page variant."""
+    exposed_users: int | None
+    """Users exposed; None when the schema has no exposure event."""
+    exposure_events: int
+    """Exposure events."""
+    clicking_users: int
+    """Users who clicked."""
+    click_events: int
+    """Click events."""
+    hovering_users: int
+    """Users who hovered."""
+    hover_events: int
+    """Hover events."""
+    click_through_rate: float | None
+    """Users who clicked / users exposed; None without exposures."""
+    click_through_interval: Interval | None
+    """Wilson 95% interval of the click-through rate."""
+    hover_to_click_rate: float | None
+    """Users who clicked / users who hovered; None without hovers."""
+    mean_hover_duration_ms: float | None
+    """Mean hover duration over events that carried one, in ms."""
+    engagement_score: float
+    """Bounded engagement score in [0, 1]; see :mod:`ga4_button_workflows.metrics`."""
+    enough_data: bool = False
+    """True when the exposures and clicks pass the data gates for ranking."""
+
+    @property
+    def label(self) -> str:
+        """How insights name the button, e.g. ``"cta on colors"``."""
+        return f"{self.button} on {self.variant}"
+
+
+class Verdict(str, enum.Enum):
+    """What a variant-vs-control comparison lets a team conclude."""
+
+    BETTER = "better"
+    """The variant's CTR is significantly higher after correction."""
+    WORSE = "worse"
+    """The variant's CTR is significantly lower after correction."""
+    INCONCLUSIVE = "inconclusive"
+    """Enough data, but no significant difference."""
+    NOT_ENOUGH_DATA = "not_enough_data"
+    """Below the data gates, or not computable; no conclusion."""
+
+
+@attrs.frozen(kw_only=True)
+class VariantComparison:
+    """One variant against the control for one button."""
+
+    button: str
+    """The button."""
+    control_variant: str
+    """The control variant."""
+    variant: str
+    """The variant compared with the control."""
+    status: str
+    """The comparison's :class:`~ga4_button_workflows.stats.ComparisonStatus` value."""
+    verdict: Verdict
+    """What may be concluded."""
+    control_rate: float | None
+    """Control CTR."""
+    variant_rate: float | None
+    """Variant CTR."""
+    difference: float | None
+    """Variant CTR - control CTR, absolute."""
+    difference_interval: Interval | None
+    """Wald 95% interval of the difference."""
+    relative_lift: float | None
+    """Variant CTR / control CTR - 1."""
+    lift_interval: Interval | None
+    """Delta-method 95% interval of the relative lift."""
+    p_value: float | None
+    """Two-sided pooled z-test p-value, unadjusted."""
+    adjusted_p_value: float | None
+    """p-value adjusted across every comparison of the analysis."""
+    chance_to_beat: float | None
+    """Posterior probability (Beta(1,1) prior) that the variant beats control."""
+
+
+@attrs.frozen(kw_only=True)
+class VariantStanding:
+    """A page variant's chance of being the best, over all its buttons."""
+
+    variant: str
+    """The page variant."""
+    clicking_users: int
+    """Users who clicked any button on it (an upper bound: users may repeat)."""
+    exposed_users: int | None
+    """Users exposed to it."""
+    click_through_rate: float | None
+    """Clicking users / exposed users."""
+    mean_engagement_score: float
+    """Mean engagement score of its buttons."""
+    probability_best: float | None
+    """Posterior probability that its CTR is the highest."""
+
+
+@attrs.frozen(kw_only=True)
+class MetricsReport:
+    """The output of the metrics activity."""
+
+    property_id: str
+    """The numeric GA4 property ID."""
+    period: Period
+    """The days covered."""
+    schema_name: str
+    """The event schema used."""
+    control_variant: str
+    """The control variant."""
+    buttons: tuple[ButtonMetrics, ...]
+    """One entry per button x variant."""
+    comparisons: tuple[VariantComparison, ...]
+    """Every variant against the control, per button."""
+    variants: tuple[VariantStanding, ...]
+    """Per-variant standing."""
+    srm_status: str | None = None
+    """The sample-ratio check's status value, None when not run."""
+    srm_p_value: float | None = None
+    """The sample-ratio check's p-value."""
+    has_exposure_event: bool = True
+    """False when CTR could not be computed."""
+    quality: DataQuality = attrs.field(factory=DataQuality)
+    """Caveats carried from the report."""
+    time_zone: str | None = None
+    """The property's time zone."""
+
+
+# --- Insights -------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Recommendation:
+    """One recommendation with the numbers behind it."""
+
+    kind: str
+    """A stable machine name, e.g. ``significant_winner``, ``needs_improvement``."""
+    text: str
+    """The sentence shown to people, with its ✅ ⚠️ 💡 🎯 prefix."""
+    button: str | None = None
+    """The button concerned."""
+    variant: str | None = None
+    """The variant concerned."""
+    evidence: dict[str, float | int | str | None] = attrs.field(factory=dict)
+    """The numbers behind the recommendation."""
+
+
+@attrs.frozen(kw_only=True)
+class ButtonInsights:
+    """The insights document.
+
+    The first six fields keep the original application's keys; the rest add
+    the evidence beside them.
+    """
+
+    timestamp: datetime.datetime
+    """When the insights were generated (timezone-aware, UTC)."""
+    best_performing_button: str | None
+    """E.g. ``"cta on colors"``; None with ``selection_note`` saying why."""
+    worst_performing_button: str | None
+    """The lowest ranked button with enough data; never the best one."""
+    most_engaging_variant: str | None
+    """The variant most likely to have the highest CTR."""
+    recommendations: tuple[str, ...]
+    """Recommendation sentences, as the original application showed them."""
+    performance_summary: dict[str, Any]
+    """Totals and the original summary keys."""
+    property_id: str = ""
+    """The numeric GA4 property ID."""
+    period: Period | None = None
+    """The days covered."""
+    selection_note: str | None = None
+    """Why no best or worst button was named, when none was."""
+    most_engaging_variant_probability: float | None = None
+    """The most engaging variant's probability of being best."""
+    buttons: tuple[ButtonMetrics, ...] = ()
+    """Metrics per button x variant (the top ones when there are many)."""
+    comparisons: tuple[VariantComparison, ...] = ()
+    """Variant-vs-control comparisons."""
+    variants: tuple[VariantStanding, ...] = ()
+    """Per-variant standing."""
+    recommendation_details: tuple[Recommendation, ...] = ()
+    """The recommendations as structured records."""
+    caveats: tuple[str, ...] = ()
+    """Data-quality caveats in plain words."""
+    schema_name: str = ""
+    """The event schema used."""
+
+
+# --- Saving, notifying and the outcome -----------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class SaveRequest:
+    """The input of the save activity."""
+
+    analysis_id: str
+    """Stable ID of the analysis: the workflow ID. Saves upsert on it."""
+    workflow_id: str
+    """The workflow ID."""
+    run_id: str
+    """The workflow run ID."""
+    insights: ButtonInsights
+    """The document to save."""
+
+
+@attrs.frozen(kw_only=True)
+class NotificationRequest:
+    """The input of the notification activity."""
+
+    analysis_id: str
+    """Stable ID of the analysis; deliveries are recorded against it."""
+    insights: ButtonInsights
+    """What to tell people."""
+
+
+@attrs.frozen(kw_only=True)
+class AnalysisRecord:
+    """An analysis as a store keeps it."""
+
+    analysis_id: str
+    """Stable ID of the analysis."""
+    workflow_id: str
+    """The workflow ID."""
+    run_id: str
+    """The workflow run ID of the save."""
+    property_id: str
+    """The numeric GA4 property ID."""
+    period: Period | None
+    """The days covered."""
+    saved_at: datetime.datetime
+    """When the record was written (UTC)."""
+    insights: ButtonInsights
+    """The insights document."""
+
+
+class BranchStatus(str, enum.Enum):
+    """What a final branch (save or notify) did."""
+
+    DONE = "done"
+    """It completed."""
+    SKIPPED = "skipped"
+    """It was not asked for, or nothing was configured."""
+    ALREADY_DONE = "already_done"
+    """A previous attempt had completed it; nothing was repeated."""
+    FAILED = "failed"
+    """It failed after its retries; ``detail`` says why."""
+
+
+@attrs.frozen(kw_only=True)
+class BranchOutcome:
+    """The result of the save or the notification branch."""
+
+    status: BranchStatus
+    """What happened."""
+    detail: str = ""
+    """Where it went, or why it failed."""
+
+
+@attrs.frozen(kw_only=True)
+class StepProgress:
+    """One completed step of the workflow, for progress reporting."""
+
+    step: str
+    """The activity name suffix, e.g. ``fetch_ga4_data``."""
+    finished_at: datetime.datetime
+    """Workflow time when the step finished."""
+    detail: str = ""
+    """A short summary, e.g. ``12,400 rows in 2 pages``."""
+
+
+@attrs.frozen(kw_only=True)
+class AnalysisOutcome:
+    """What the workflow returns."""
+
+    analysis_id: str
+    """Stable ID of the analysis (the workflow ID)."""
+    property_id: str
+    """The numeric GA4 property ID."""
+    period: Period
+    """The days analysed."""
+    insights: ButtonInsights
+    """The insights document."""
+    saved: BranchOutcome
+    """What the save branch did."""
+    notified: BranchOutcome
+    """What the notification branch did."""
+    rows_read: int = 0
+    """GA4 rows read."""
+    pages_fetched: int = 0
+    """GA4 pages fetched."""

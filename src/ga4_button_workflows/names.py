@@ -1,0 +1,30 @@
+"""Names that are part of the public contract: they show in histories and the UI."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ACTIVITY_PREFIX",
+    "DEFAULT_TASK_QUEUE",
+    "FETCH_GA4_DATA",
+    "GENERATE_BUTTON_INSIGHTS",
+    "PROCESS_BUTTON_METRICS",
+    "SAVE_INSIGHTS_TO_DATABASE",
+    "SEND_INSIGHTS_NOTIFICATION",
+    "WORKFLOW_TYPE",
+]
+
+ACTIVITY_PREFIX = "ga4_button_workflows."
+"""Every activity is registered under this prefix, so none collides with a
+host's own activities."""
+
+FETCH_GA4_DATA = ACTIVITY_PREFIX + "fetch_ga4_data"
+PROCESS_BUTTON_METRICS = ACTIVITY_PREFIX + "process_button_metrics"
+GENERATE_BUTTON_INSIGHTS = ACTIVITY_PREFIX + "generate_button_insights"
+SAVE_INSIGHTS_TO_DATABASE = ACTIVITY_PREFIX + "save_insights_to_database"
+SEND_INSIGHTS_NOTIFICATION = ACTIVITY_PREFIX + "send_insights_notification"
+
+WORKFLOW_TYPE = "ButtonAnalyticsWorkflow"
+"""The workflow type name."""
+
+DEFAULT_TASK_QUEUE = "button-analytics"
+"""The task queue workers poll unless told otherwise."""

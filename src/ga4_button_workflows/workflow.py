@@ -1,0 +1,233 @@
+"""``ButtonAnalyticsWorkflow``: fetch, measure, conclude, then save and notify.
+
+This module runs inside Temporal's workflow sandbox. It imports only the
+standard library, temporalio and the library's pure model modules; the GA4
+client, SQL and HTTP libraries never load here. Activities are called by their
+registered names, so the activity implementations are never imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    import attrs
+
+    from ga4_button_workflows import names
+    from ga4_button_workflows.models import (
+        AnalysisOutcome,
+        AnalysisRequest,
+        BranchOutcome,
+        BranchStatus,
+        ButtonInsights,
+        ButtonReport,
+        FetchRequest,
+        MetricsReport,
+        NotificationRequest,
+        Period,
+        SaveRequest,
+        StepProgress,
+        local_date,
+        resolve_period,
+        validate_property_id,
+    )
+
+__all__ = ["ButtonAnalyticsWorkflow", "StepPolicy"]
+
+SCHEDULED_START_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+"""Set by Temporal on runs started by a schedule, backfills included."""
+
+INVALID_REQUEST = "InvalidAnalysisRequest"
+"""The ``ApplicationError`` type of a request the workflow refuses."""
+
+
+class StepPolicy:
+    """Timeouts and retries of each step, as the workflow uses them.
+
+    GA4's hourly token quota can take up to an hour to refill, so the fetch
+    may wait that long between attempts (the data source sets the delay) and
+    is given six hours in all. Pure steps fail fast: retrying deterministic
+    code rarely helps.
+    """
+
+    FETCH_START_TO_CLOSE = timedelta(minutes=30)
+    FETCH_SCHEDULE_TO_CLOSE = timedelta(hours=6)
+    FETCH_HEARTBEAT = timedelta(minutes=2)
+    FETCH_RETRY = RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=5),
+        maximum_attempts=12,
+    )
+    COMPUTE_START_TO_CLOSE = timedelta(minutes=5)
+    COMPUTE_RETRY = RetryPolicy(
+        initial_interval=timedelta(seconds=1), maximum_attempts=3
+    )
+    DELIVERY_START_TO_CLOSE = timedelta(minutes=2)
+    DELIVERY_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
+    DELIVERY_RETRY = RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=10,
+    )
+
+
+@workflow.defn(name=names.WORKFLOW_TYPE)
+class ButtonAnalyticsWorkflow:
+    """Analyse one GA4 property's button interactions over one period.
+
+    Query ``progress`` for the steps finished so far.
+    """
+
+    def __init__(self) -> None:
+        self._progress: list[StepProgress] = []
+
+    @workflow.query
+    def progress(self) -> list[StepProgress]:
+        """The steps finished so far, oldest first."""
+        return list(self._progress)
+
+    @workflow.run
+    async def run(self, request: AnalysisRequest) -> AnalysisOutcome:
+        """Run the analysis and return what each step did."""
+        property_id, period = self._validate(request)
+        info = workflow.info()
+        analysis_id = info.workflow_id
+        workflow.logger.info("Analysing GA4 property %s over %s", property_id, period)
+
+        report = await workflow.execute_activity(
+            names.FETCH_GA4_DATA,
+            FetchRequest(
+                property_id=property_id,
+                period=period,
+                time_zone=request.time_zone,
+                source_name=request.source_name,
+            ),
+            result_type=ButtonReport,
+            start_to_close_timeout=StepPolicy.FETCH_START_TO_CLOSE,
+            schedule_to_close_timeout=StepPolicy.FETCH_SCHEDULE_TO_CLOSE,
+            heartbeat_timeout=StepPolicy.FETCH_HEARTBEAT,
+            retry_policy=StepPolicy.FETCH_RETRY,
+        )
+        self._done(
+            "fetch_ga4_data",
+            f"{report.rows_read} rows in {report.pages_fetched} pages, "
+            f"{len(report.counts)} button x variant entries",
+        )
+        if request.control_variant:
+            report = _with_control(report, request.control_variant)
+
+        metrics = await workflow.execute_activity(
+            names.PROCESS_BUTTON_METRICS,
+            report,
+            result_type=MetricsReport,
+            start_to_close_timeout=StepPolicy.COMPUTE_START_TO_CLOSE,
+            retry_policy=StepPolicy.COMPUTE_RETRY,
+        )
+        self._done(
+            "process_button_metrics",
+            f"{len(metrics.buttons)} buttons, {len(metrics.comparisons)} comparisons",
+        )
+
+        insights = await workflow.execute_activity(
+            names.GENERATE_BUTTON_INSIGHTS,
+            metrics,
+            result_type=ButtonInsights,
+            start_to_close_timeout=StepPolicy.COMPUTE_START_TO_CLOSE,
+            retry_policy=StepPolicy.COMPUTE_RETRY,
+        )
+        self._done(
+            "generate_button_insights",
+            f"{len(insights.recommendations)} recommendations",
+        )
+
+        saved, notified = await asyncio.gather(
+            self._save(analysis_id, info.workflow_id, info.run_id, insights),
+            self._notify(analysis_id, insights, wanted=request.notify),
+        )
+        return AnalysisOutcome(
+            analysis_id=analysis_id,
+            property_id=property_id,
+            period=period,
+            insights=insights,
+            saved=saved,
+            notified=notified,
+            rows_read=report.rows_read,
+            pages_fetched=report.pages_fetched,
+        )
+
+    def _validate(self, request: AnalysisRequest) -> tuple[str, Period]:
+        try:
+            property_id = validate_property_id(request.property_id)
+            today = local_date(self._anchor_time(), request.time_zone)
+            period = resolve_period(request, today=today)
+        except ValueError as error:
+            # A plain exception would fail the workflow task and retry forever.
+            raise ApplicationError(
+                str(error), type=INVALID_REQUEST, non_retryable=True
+            ) from None
+        return property_id, period
+
+    def _anchor_time(self) -> datetime:
+        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START_TIME)
+        return scheduled or workflow.now()
+
+    async def _save(
+        self, analysis_id: str, workflow_id: str, run_id: str, insights: ButtonInsights
+    ) -> BranchOutcome:
+        outcome = await self._branch(
+            names.SAVE_INSIGHTS_TO_DATABASE,
+            SaveRequest(
+                analysis_id=analysis_id,
+                workflow_id=workflow_id,
+                run_id=run_id,
+                insights=insights,
+            ),
+        )
+        self._done("save_insights_to_database", outcome.status.value)
+        return outcome
+
+    async def _notify(
+        self, analysis_id: str, insights: ButtonInsights, *, wanted: bool
+    ) -> BranchOutcome:
+        if not wanted:
+            outcome = BranchOutcome(status=BranchStatus.SKIPPED, detail="not requested")
+        else:
+            outcome = await self._branch(
+                names.SEND_INSIGHTS_NOTIFICATION,
+                NotificationRequest(analysis_id=analysis_id, insights=insights),
+            )
+        self._done("send_insights_notification", outcome.status.value)
+        return outcome
+
+    async def _branch(self, activity_name: str, argument: object) -> BranchOutcome:
+        try:
+            outcome: BranchOutcome = await workflow.execute_activity(
+                activity_name,
+                argument,
+                result_type=BranchOutcome,
+                start_to_close_timeout=StepPolicy.DELIVERY_START_TO_CLOSE,
+                schedule_to_close_timeout=StepPolicy.DELIVERY_SCHEDULE_TO_CLOSE,
+                retry_policy=StepPolicy.DELIVERY_RETRY,
+            )
+        except ActivityError as error:
+            cause = error.cause
+            reason = str(cause) if cause is not None else str(error)
+            workflow.logger.warning("%s failed: %s", activity_name, reason)
+            return BranchOutcome(status=BranchStatus.FAILED, detail=reason)
+        return outcome
+
+    def _done(self, step: str, detail: str) -> None:
+        self._progress.append(
+            StepProgress(step=step, finished_at=workflow.now(), detail=detail)
+        )
+
+
+def _with_control(report: ButtonReport, control_variant: str) -> ButtonReport:
+    return attrs.evolve(report, control_variant=control_variant)
