@@ -1,37 +1,56 @@
 """The ``ga4-buttons`` command.
 
-Exit codes: 0 done, 2 usage error, 3 configuration error, 4 the workflow
-failed.
+Exit codes: 0 done, 1 nothing found, 2 usage error, 3 configuration error,
+4 the workflow failed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
+import logging
+import signal
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from ga4_button_workflows import __version__
+from ga4_button_workflows.client import trigger_button_analysis
 from ga4_button_workflows.converter import make_cattrs_converter
 from ga4_button_workflows.devserver import ServerNotInstalledError, embedded_dev_server
-from ga4_button_workflows.models import AnalysisOutcome, AnalysisRequest, StepProgress
+from ga4_button_workflows.models import (
+    AnalysisOutcome,
+    AnalysisRequest,
+    ButtonInsights,
+    EventSchema,
+)
 from ga4_button_workflows.names import DEFAULT_TASK_QUEUE
 from ga4_button_workflows.plugin import ButtonAnalyticsPlugin
+from ga4_button_workflows.ports import ButtonDataSource, InsightStore, Notifier
 from ga4_button_workflows.render import render_text
 from ga4_button_workflows.sources.sample import SampleDataSource
+from ga4_button_workflows.stores import open_store
 from ga4_button_workflows.stores.memory import MemoryInsightStore
 from ga4_button_workflows.workflow import ButtonAnalyticsWorkflow
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 __all__ = ["main"]
 
 EXIT_OK = 0
+EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_CONFIGURATION = 3
 EXIT_WORKFLOW_FAILED = 4
@@ -39,9 +58,27 @@ EXIT_WORKFLOW_FAILED = 4
 DEMO_PROPERTY_ID = "100000001"
 """The property ID the demo's synthetic data is filed under."""
 
-ENV_PREFIX = "GA4_BUTTONS"
+REPORT_FILE_PROPERTY_ID = "0"
+"""The property ID a saved report is filed under when none is given."""
+
+ENVIRONMENT = {
+    "GA4_BUTTONS_PROPERTY_ID": "the numeric GA4 property ID",
+    "GA4_BUTTONS_CREDENTIALS": "a service-account JSON key file (else ADC)",
+    "GA4_BUTTONS_TEMPORAL_ADDRESS": "the Temporal server, HOST:PORT",
+    "GA4_BUTTONS_TEMPORAL_NAMESPACE": "the Temporal namespace",
+    "GA4_BUTTONS_TASK_QUEUE": "the task queue",
+    "GA4_BUTTONS_STORE_URL": "where analyses are kept",
+    "GA4_BUTTONS_SLACK_WEBHOOK_URL": "a Slack incoming-webhook URL",
+    "GA4_BUTTONS_WEBHOOK_URL": "a webhook that receives the insights JSON",
+    "GA4_BUTTONS_WEBHOOK_SECRET": "the webhook's HMAC-SHA256 secret",
+}
+
+_CREDENTIALS_HELP = (
+    "Service-account JSON key; Application Default Credentials if omitted."
+)
 
 _T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class ConfigurationError(click.ClickException):
@@ -56,36 +93,363 @@ class WorkflowFailed(click.ClickException):
     exit_code = EXIT_WORKFLOW_FAILED
 
 
+class NothingFound(click.ClickException):
+    """What was asked for does not exist; exits with code 1."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+def _environment_help() -> str:
+    width = max(len(name) for name in ENVIRONMENT)
+    lines = [
+        f"  {name.ljust(width)}  {meaning}" for name, meaning in ENVIRONMENT.items()
+    ]
+    return "\b\nEnvironment variables:\n" + "\n".join(lines)
+
+
 @click.group(
-    context_settings={
-        "help_option_names": ["-h", "--help"],
-        "auto_envvar_prefix": ENV_PREFIX,
-    },
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=(
-        "Exit codes: 0 done, 2 usage error, 3 configuration error, "
-        "4 the workflow failed."
+        "\b\nExit codes: 0 done, 1 nothing found, 2 usage error, "
+        "3 configuration error, 4 the workflow failed.\n\n" + _environment_help()
     ),
 )
 @click.version_option(__version__, prog_name="ga4-buttons")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+def main(verbose: bool) -> None:
     """Analyse GA4 button interactions with Temporal workflows."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+# --- Shared options -------------------------------------------------------------
+
+
+def _temporal_options(*, required_address: bool = False) -> Callable[[_F], _F]:
+    def decorate(command: _F) -> _F:
+        options = [
+            click.option(
+                "--address",
+                envvar="GA4_BUTTONS_TEMPORAL_ADDRESS",
+                show_envvar=True,
+                required=required_address,
+                metavar="HOST:PORT",
+                help=(
+                    "The Temporal server."
+                    if required_address
+                    else "Use this Temporal server instead of an embedded dev server."
+                ),
+            ),
+            click.option(
+                "--namespace",
+                envvar="GA4_BUTTONS_TEMPORAL_NAMESPACE",
+                show_envvar=True,
+                default="default",
+                show_default=True,
+            ),
+            click.option(
+                "--task-queue",
+                envvar="GA4_BUTTONS_TASK_QUEUE",
+                show_envvar=True,
+                default=None,
+                help=f"The task queue [default: {DEFAULT_TASK_QUEUE}].",
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _property_option(*, required: bool) -> Callable[[_F], _F]:
+    return click.option(
+        "--property-id",
+        envvar="GA4_BUTTONS_PROPERTY_ID",
+        show_envvar=True,
+        required=required,
+        metavar="ID",
+        help="The numeric GA4 property ID (Admin > Property settings), not G-...",
+    )
+
+
+def _source_options(command: _F) -> _F:
+    options = [
+        _property_option(required=False),
+        click.option(
+            "--credentials",
+            envvar="GA4_BUTTONS_CREDENTIALS",
+            show_envvar=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help=_CREDENTIALS_HELP,
+        ),
+        click.option(
+            "--report-file",
+            "report_files",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="A saved GA4 runReport/batchRunReports JSON response (repeatable).",
+        ),
+        click.option(
+            "--schema",
+            default="original_landing_page",
+            show_default=True,
+            help="An event-schema preset name, or a TOML/JSON schema file.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _delivery_options(command: _F) -> _F:
+    options = [
+        click.option(
+            "--store",
+            "store_url",
+            envvar="GA4_BUTTONS_STORE_URL",
+            show_envvar=True,
+            metavar="URL",
+            help=(
+                "Where to save: sqlite:///button_insights.db, postgresql://..., "
+                "json:FILE or memory: [default: memory:]."
+            ),
+        ),
+        click.option(
+            "--notify",
+            "notify_console",
+            is_flag=True,
+            help="Also print the notification summary to stderr.",
+        ),
+        click.option(
+            "--slack-webhook",
+            envvar="GA4_BUTTONS_SLACK_WEBHOOK_URL",
+            show_envvar=True,
+            metavar="URL",
+            help="Post the findings to this Slack incoming webhook.",
+        ),
+        click.option(
+            "--webhook-url",
+            envvar="GA4_BUTTONS_WEBHOOK_URL",
+            show_envvar=True,
+            metavar="URL",
+            help="POST the insights JSON here (signed with --webhook-secret).",
+        ),
+        click.option(
+            "--webhook-secret",
+            envvar="GA4_BUTTONS_WEBHOOK_SECRET",
+            show_envvar=True,
+            help="Shared secret for the webhook's HMAC-SHA256 signature.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _load_schema(schema: str) -> EventSchema:
+    from ga4_button_workflows import schemas
+
+    try:
+        if schema.lower().endswith((".toml", ".json")):
+            return schemas.load_schema(Path(schema))
+        return schemas.get_schema(schema)
+    except (ValueError, OSError) as error:
+        raise ConfigurationError(str(error)) from None
+
+
+def _build_source(
+    *,
+    property_id: str | None,
+    credentials: Path | None,
+    report_files: Sequence[Path],
+    schema: str,
+) -> ButtonDataSource:
+    event_schema = _load_schema(schema)
+    try:
+        if report_files:
+            from ga4_button_workflows.sources.report_file import ReportFileSource
+
+            return ReportFileSource(report_files, schema=event_schema)
+        if property_id is None:
+            raise ConfigurationError(
+                "give --property-id (or GA4_BUTTONS_PROPERTY_ID) to read GA4, "
+                "or --report-file to analyse a saved report"
+            )
+        from ga4_button_workflows.sources.ga4 import GA4DataSource
+
+        return GA4DataSource(
+            schema=event_schema,
+            credentials_file=credentials,
+        )
+    except ImportError as error:
+        raise ConfigurationError(
+            f"{error}; install the GA4 extra: pip install 'ga4-button-workflows[ga4]'"
+        ) from None
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+
+
+def _build_store(store_url: str | None) -> InsightStore:
+    if store_url is None:
+        return MemoryInsightStore()
+    try:
+        return open_store(store_url)
+    except (ValueError, ImportError) as error:
+        raise ConfigurationError(str(error)) from None
+
+
+def _build_notifiers(
+    *,
+    notify_console: bool,
+    slack_webhook: str | None,
+    webhook_url: str | None,
+    webhook_secret: str | None,
+) -> list[Notifier]:
+    from ga4_button_workflows import notifiers
+
+    built: list[Notifier] = []
+    if notify_console:
+        built.append(notifiers.ConsoleNotifier())
+    try:
+        if slack_webhook:
+            built.append(notifiers.SlackNotifier(slack_webhook))
+        if webhook_url:
+            if not webhook_secret:
+                raise ConfigurationError(
+                    "--webhook-url needs --webhook-secret (or "
+                    "GA4_BUTTONS_WEBHOOK_SECRET) to sign the body"
+                )
+            built.append(notifiers.WebhookNotifier(webhook_url, secret=webhook_secret))
+    except ImportError as error:
+        raise ConfigurationError(
+            f"{error}; install the HTTP extra: pip install 'ga4-button-workflows[http]'"
+        ) from None
+    return built
+
+
+# --- Running against a server ------------------------------------------------------
+
+
+async def _with_client(
+    address: str | None,
+    namespace: str,
+    plugin: ButtonAnalyticsPlugin | None,
+    body: Callable[[Client], Awaitable[_T]],
+    *,
+    quiet: bool,
+) -> _T:
+    plugins = [plugin] if plugin is not None else []
+    if address:
+        try:
+            client = await Client.connect(address, namespace=namespace, plugins=plugins)
+        except RuntimeError as error:
+            raise ConfigurationError(
+                f"cannot reach the Temporal server at {address}: {error}"
+            ) from None
+        return await body(client)
+    if not quiet:
+        click.echo("Starting an embedded Temporal dev server...", err=True)
+    try:
+        async with embedded_dev_server(namespace=namespace, plugins=plugins) as env:
+            return await body(env.client)
+    except ServerNotInstalledError as error:
+        raise ConfigurationError(str(error)) from None
+
+
+async def _connect(address: str, namespace: str) -> Client:
+    from ga4_button_workflows.converter import data_converter
+
+    try:
+        return await Client.connect(
+            address, namespace=namespace, data_converter=data_converter
+        )
+    except RuntimeError as error:
+        raise ConfigurationError(
+            f"cannot reach the Temporal server at {address}: {error}"
+        ) from None
+
+
+async def _wait_with_progress(
+    handle: WorkflowHandle[Any, AnalysisOutcome], *, quiet: bool
+) -> AnalysisOutcome:
+    started = time.monotonic()
+    result = asyncio.ensure_future(handle.result())
+    shown = 0
+    while True:
+        done, _ = await asyncio.wait({result}, timeout=0.2)
+        if not quiet:
+            shown = await _show_progress(handle, started, shown)
+        if done:
+            break
+    try:
+        return result.result()
+    except WorkflowFailureError as error:
+        raise WorkflowFailed(f"the analysis failed: {_root_cause(error)}") from None
+
+
+async def _show_progress(
+    handle: WorkflowHandle[Any, AnalysisOutcome], started: float, shown: int
+) -> int:
+    try:
+        steps = await handle.query(ButtonAnalyticsWorkflow.progress)
+    except (RPCError, WorkflowFailureError):
+        return shown  # progress is best effort; the result tells the rest
+    for step in steps[shown:]:
+        elapsed = time.monotonic() - started
+        click.echo(f"  [{elapsed:5.1f} s] {step.step}: {step.detail}", err=True)
+    return max(shown, len(steps))
+
+
+def _root_cause(error: BaseException) -> str:
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    return str(error)
+
+
+def _print_insights(insights: ButtonInsights, *, as_json: bool) -> None:
+    if as_json:
+        document = make_cattrs_converter().unstructure(insights)
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        click.echo(render_text(insights))
+
+
+def _print_outcome(
+    outcome: AnalysisOutcome, workflow_id: str, run_id: str, *, as_json: bool
+) -> None:
+    _print_insights(outcome.insights, as_json=as_json)
+    ids = f"Workflow ID: {workflow_id}\nRun ID: {run_id}"
+    if as_json:
+        click.echo(ids, err=True)
+        return
+    click.echo("")
+    click.echo(f"Saved: {outcome.saved.status.value} ({outcome.saved.detail})")
+    click.echo(f"Notified: {outcome.notified.status.value} ({outcome.notified.detail})")
+    click.echo(ids)
+
+
+def _run(coroutine: Awaitable[_T]) -> _T:
+    try:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+
+
+# --- demo -----------------------------------------------------------------------
 
 
 @main.command(
     epilog=(
-        "Example:\n\n  ga4-buttons demo --json > insights.json\n\n"
-        "Environment: GA4_BUTTONS_DEMO_ADDRESS, GA4_BUTTONS_DEMO_NAMESPACE."
+        "\b\nExamples:\n  ga4-buttons demo\n  ga4-buttons demo --json > insights.json\n"
+        "  ga4-buttons demo --address localhost:7233"
     )
 )
-@click.option(
-    "--address",
-    metavar="HOST:PORT",
-    help="Use this Temporal server instead of starting an embedded dev server.",
-)
-@click.option("--namespace", default="default", show_default=True)
-@click.option(
-    "--task-queue", default=DEFAULT_TASK_QUEUE, show_default=True, help="Task queue."
-)
+@_temporal_options()
 @click.option(
     "--days",
     default=14,
@@ -98,7 +462,7 @@ def main() -> None:
 def demo(
     address: str | None,
     namespace: str,
-    task_queue: str,
+    task_queue: str | None,
     days: int,
     seed: int,
     as_json: bool,
@@ -107,20 +471,21 @@ def demo(
 
     Starts an embedded Temporal dev server (unless --address is given) and an
     in-process worker, analyses 14 days of seeded traffic on the original
-    landing page's five variants, and prints the insights.
+    landing page's five variants, and prints the insights, the workflow ID and
+    the run ID.
     """
+    queue = task_queue or DEFAULT_TASK_QUEUE
     plugin = ButtonAnalyticsPlugin(
         source=SampleDataSource(seed=seed), store=MemoryInsightStore()
     )
 
     async def run(client: Client) -> tuple[AnalysisOutcome, str, str]:
-        workflow_id = f"button-analysis-demo-{uuid.uuid4().hex[:12]}"
-        async with Worker(client, task_queue=task_queue):
+        async with Worker(client, task_queue=queue):
             handle = await client.start_workflow(
                 ButtonAnalyticsWorkflow.run,
                 AnalysisRequest(property_id=DEMO_PROPERTY_ID, days_back=days),
-                id=workflow_id,
-                task_queue=task_queue,
+                id=f"button-analysis-demo-{uuid.uuid4().hex[:12]}",
+                task_queue=queue,
             )
             outcome = await _wait_with_progress(handle, quiet=as_json)
             return outcome, handle.id, handle.result_run_id or ""
@@ -134,83 +499,551 @@ def demo(
         click.echo(f"Finished in {time.monotonic() - started:.1f} s.", err=True)
 
 
-async def _with_client(
+# --- analyze --------------------------------------------------------------------
+
+
+@main.command(
+    epilog=(
+        "\b\nExamples:\n"
+        "  ga4-buttons analyze --property-id 123456789 --days-back 7\n"
+        "  ga4-buttons analyze --report-file saved.json --json\n"
+        "  ga4-buttons analyze --property-id 123456789 \\\n"
+        "      --store sqlite:///button_insights.db --slack-webhook $SLACK_URL\n"
+    )
+)
+@_temporal_options()
+@_source_options
+@_delivery_options
+@click.option(
+    "--days-back",
+    default=7,
+    show_default=True,
+    type=click.IntRange(1, 434),
+    help="Complete days to analyse, ending yesterday.",
+)
+@click.option(
+    "--start-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day (with --end-date), instead of --days-back.",
+)
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day, inclusive.",
+)
+@click.option(
+    "--time-zone",
+    default="UTC",
+    show_default=True,
+    help="The property's reporting time zone (IANA name).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only the insights JSON.")
+def analyze(
     address: str | None,
     namespace: str,
-    plugin: ButtonAnalyticsPlugin,
-    body: Callable[[Client], Awaitable[_T]],
-    *,
-    quiet: bool,
-) -> _T:
-    if address:
-        try:
-            client = await Client.connect(
-                address, namespace=namespace, plugins=[plugin]
-            )
-        except RuntimeError as error:
-            raise ConfigurationError(
-                f"cannot reach the Temporal server at {address}: {error}"
-            ) from None
-        return await body(client)
-    if not quiet:
-        click.echo("Starting an embedded Temporal dev server...", err=True)
-    try:
-        async with embedded_dev_server(namespace=namespace, plugins=[plugin]) as env:
-            return await body(env.client)
-    except ServerNotInstalledError as error:
-        raise ConfigurationError(str(error)) from None
-
-
-async def _wait_with_progress(
-    handle: WorkflowHandle[Any, AnalysisOutcome], *, quiet: bool
-) -> AnalysisOutcome:
-    started = time.monotonic()
-    result = asyncio.ensure_future(handle.result())
-    shown = 0
-    while True:
-        done, _ = await asyncio.wait({result}, timeout=0.2)
-        if not quiet:
-            try:
-                steps = await handle.query(
-                    ButtonAnalyticsWorkflow.progress, result_type=list[StepProgress]
-                )
-            except Exception:
-                steps = []
-            for step in steps[shown:]:
-                elapsed = time.monotonic() - started
-                click.echo(f"  [{elapsed:5.1f} s] {step.step}: {step.detail}", err=True)
-            shown = max(shown, len(steps))
-        if done:
-            break
-    try:
-        return result.result()
-    except WorkflowFailureError as error:
-        cause = error.cause
-        raise WorkflowFailed(f"the analysis failed: {cause or error}") from None
-
-
-def _print_outcome(
-    outcome: AnalysisOutcome, workflow_id: str, run_id: str, *, as_json: bool
+    task_queue: str | None,
+    property_id: str | None,
+    credentials: Path | None,
+    report_files: tuple[Path, ...],
+    schema: str,
+    store_url: str | None,
+    notify_console: bool,
+    slack_webhook: str | None,
+    webhook_url: str | None,
+    webhook_secret: str | None,
+    days_back: int,
+    start_date: datetime.datetime | None,
+    end_date: datetime.datetime | None,
+    time_zone: str,
+    as_json: bool,
 ) -> None:
-    if as_json:
-        document = make_cattrs_converter().unstructure(outcome.insights)
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False))
-        click.echo(f"Workflow ID: {workflow_id}\nRun ID: {run_id}", err=True)
-        return
-    click.echo(render_text(outcome.insights))
-    click.echo("")
-    click.echo(f"Saved: {outcome.saved.status.value} ({outcome.saved.detail})")
-    click.echo(f"Notified: {outcome.notified.status.value} ({outcome.notified.detail})")
-    click.echo(f"Workflow ID: {workflow_id}")
-    click.echo(f"Run ID: {run_id}")
+    """Run one analysis now, against GA4 or a saved report.
+
+    Runs on an embedded dev server unless --address points at one; a worker
+    runs in this process either way, on its own task queue unless
+    --task-queue is given.
+    """
+    source = _build_source(
+        property_id=property_id,
+        credentials=credentials,
+        report_files=report_files,
+        schema=schema,
+    )
+    store = _build_store(store_url)
+    notifiers = _build_notifiers(
+        notify_console=notify_console,
+        slack_webhook=slack_webhook,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+    )
+    plugin = ButtonAnalyticsPlugin(source=source, store=store, notifier=notifiers)
+    queue = task_queue or f"ga4-buttons-analyze-{uuid.uuid4().hex[:8]}"
+    target = property_id or REPORT_FILE_PROPERTY_ID
+
+    async def run(client: Client) -> tuple[AnalysisOutcome, str, str]:
+        async with Worker(client, task_queue=queue):
+            try:
+                handle = await trigger_button_analysis(
+                    client,
+                    target,
+                    days_back,
+                    wait=False,
+                    time_zone=time_zone,
+                    start_date=start_date.date() if start_date else None,
+                    end_date=end_date.date() if end_date else None,
+                    notify=bool(notifiers),
+                    task_queue=queue,
+                )
+            except ValueError as error:
+                raise ConfigurationError(str(error)) from None
+            outcome = await _wait_with_progress(handle, quiet=as_json)
+            return outcome, handle.id, handle.result_run_id or ""
+
+    outcome, workflow_id, run_id = _run(
+        _with_client(address, namespace, plugin, run, quiet=as_json)
+    )
+    _print_outcome(outcome, workflow_id, run_id, as_json=as_json)
 
 
-def _run(coroutine: Awaitable[_T]) -> _T:
+# --- worker ---------------------------------------------------------------------
+
+
+@main.command(
+    epilog=(
+        "\b\nExamples:\n"
+        "  ga4-buttons worker --address temporal:7233 --store sqlite:///insights.db\n"
+        "  ga4-buttons worker --config worker.toml\n\n"
+        "\b\nA config file holds the same settings as the options, e.g.:\n"
+        "  address = 'temporal:7233'\n"
+        "  task_queue = 'button-analytics'\n"
+        "  store = 'postgresql://analytics@db/insights'\n"
+        "  slack_webhook = 'https://hooks.slack.com/services/...'\n"
+        "Options and environment variables override the file."
+    )
+)
+@_temporal_options()
+@_source_options
+@_delivery_options
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A TOML file with these settings.",
+)
+@click.option(
+    "--max-concurrent-activities",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+)
+@click.pass_context
+def worker(ctx: click.Context, /, config_file: Path | None, **settings: Any) -> None:
+    """Run a long-lived worker for a Temporal server; stop with SIGTERM or Ctrl-C.
+
+    On SIGTERM or SIGINT it stops polling, lets running activities finish (up
+    to 30 s) and exits 0.
+    """
+    if config_file is not None:
+        settings = _merge_config(ctx, config_file, settings)
+    if not settings.get("address"):
+        raise ConfigurationError(
+            "a worker needs a Temporal server: give --address, "
+            "GA4_BUTTONS_TEMPORAL_ADDRESS or `address` in the config file"
+        )
+    source = _build_source(
+        property_id=settings.get("property_id"),
+        credentials=_optional_path(settings.get("credentials")),
+        report_files=[Path(p) for p in settings.get("report_files") or ()],
+        schema=settings.get("schema") or "original_landing_page",
+    )
+    store = _build_store(settings.get("store_url"))
+    notifiers = _build_notifiers(
+        notify_console=bool(settings.get("notify_console")),
+        slack_webhook=settings.get("slack_webhook"),
+        webhook_url=settings.get("webhook_url"),
+        webhook_secret=settings.get("webhook_secret"),
+    )
+    plugin = ButtonAnalyticsPlugin(source=source, store=store, notifier=notifiers)
+    queue = settings.get("task_queue") or DEFAULT_TASK_QUEUE
+    _run(
+        _serve(
+            address=str(settings["address"]),
+            namespace=settings.get("namespace") or "default",
+            task_queue=queue,
+            plugin=plugin,
+            max_concurrent_activities=int(
+                settings.get("max_concurrent_activities") or 20
+            ),
+        )
+    )
+
+
+_CONFIG_KEYS = {
+    "address": "address",
+    "namespace": "namespace",
+    "task_queue": "task_queue",
+    "property_id": "property_id",
+    "credentials": "credentials",
+    "report_files": "report_files",
+    "schema": "schema",
+    "store": "store_url",
+    "notify": "notify_console",
+    "slack_webhook": "slack_webhook",
+    "webhook_url": "webhook_url",
+    "webhook_secret": "webhook_secret",
+    "max_concurrent_activities": "max_concurrent_activities",
+}
+
+
+def _merge_config(
+    ctx: click.Context, config_file: Path, settings: dict[str, Any]
+) -> dict[str, Any]:
     try:
-        return asyncio.run(coroutine)  # type: ignore[arg-type]
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        config = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"{config_file} is not valid TOML: {error}") from None
+    unknown = sorted(set(config) - set(_CONFIG_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"{config_file} has unknown settings: {', '.join(unknown)}; "
+            f"known ones are {', '.join(sorted(_CONFIG_KEYS))}"
+        )
+    merged = dict(settings)
+    for key, value in config.items():
+        name = _CONFIG_KEYS[key]
+        if ctx.get_parameter_source(name) in (
+            click.core.ParameterSource.DEFAULT,
+            None,
+        ):
+            merged[name] = value
+    return merged
+
+
+def _optional_path(value: object) -> Path | None:
+    return None if value in (None, "") else Path(str(value))
+
+
+async def _serve(
+    *,
+    address: str,
+    namespace: str,
+    task_queue: str,
+    plugin: ButtonAnalyticsPlugin,
+    max_concurrent_activities: int,
+) -> None:
+    try:
+        client = await Client.connect(address, namespace=namespace, plugins=[plugin])
+    except RuntimeError as error:
+        raise ConfigurationError(
+            f"cannot reach the Temporal server at {address}: {error}"
+        ) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    running = Worker(
+        client,
+        task_queue=task_queue,
+        max_concurrent_activities=max_concurrent_activities,
+        graceful_shutdown_timeout=datetime.timedelta(seconds=30),
+    )
+    click.echo(
+        f"Worker polling task queue {task_queue!r} on {address} "
+        f"(namespace {namespace!r}); stop with Ctrl-C or SIGTERM.",
+        err=True,
+    )
+    serving = asyncio.ensure_future(running.run())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if stop.is_set():
+        click.echo("Stopping: finishing running activities...", err=True)
+        await running.shutdown()
+    else:
+        stopping.cancel()
+    await serving
+    click.echo("Worker stopped.", err=True)
+
+
+# --- schedule -------------------------------------------------------------------
+
+
+@main.group(
+    epilog=(
+        "\b\nExamples:\n"
+        "  ga4-buttons schedule set --property-id 123456789 --hour 6 "
+        "--time-zone Europe/Berlin\n"
+        "  ga4-buttons schedule backfill --property-id 123456789 "
+        "--first-day 2026-03-01 --last-day 2026-03-03\n"
+        "  ga4-buttons schedule list"
+    )
+)
+def schedule() -> None:
+    """Manage daily analyses on Temporal Schedules (needs a Temporal server)."""
+
+
+_SCHEDULE_EXAMPLE_OPTIONS = {
+    "set": " --hour 6 --time-zone Europe/Berlin",
+    "backfill": " --first-day 2026-03-01 --last-day 2026-03-03",
+}
+
+
+def _schedule_command(
+    name: str, help_text: str
+) -> Callable[[Callable[..., Awaitable[None]]], click.Command]:
+    def decorate(body: Callable[..., Awaitable[None]]) -> click.Command:
+        example = f"ga4-buttons schedule {name} --address localhost:7233 " + (
+            "--property-id 123456789"
+        )
+        extra = _SCHEDULE_EXAMPLE_OPTIONS.get(name, "")
+        epilog = f"\b\nExample:\n  {example}{extra}"
+
+        @schedule.command(name=name, help=help_text, epilog=epilog)
+        @_temporal_options(required_address=True)
+        @_property_option(required=True)
+        def command(
+            address: str,
+            namespace: str,
+            task_queue: str | None,
+            property_id: str,
+            **options: Any,
+        ) -> None:
+            async def run() -> None:
+                client = await _connect(address, namespace)
+                try:
+                    await body(
+                        client,
+                        property_id,
+                        task_queue=task_queue or DEFAULT_TASK_QUEUE,
+                        **options,
+                    )
+                except RPCError as error:
+                    raise ConfigurationError(
+                        f"{name} failed for property {property_id}: {error}"
+                    ) from None
+                except ValueError as error:
+                    raise ConfigurationError(str(error)) from None
+
+            _run(run())
+
+        return command
+
+    return decorate
+
+
+# Options on a built command are appended, so they are listed bottom-up.
+@click.option("--days-back", type=click.IntRange(1, 434), default=1, show_default=True)
+@click.option("--time-zone", required=True, help="The property's IANA time zone.")
+@click.option("--minute", type=click.IntRange(0, 59), default=0, show_default=True)
+@click.option("--hour", type=click.IntRange(0, 23), required=True)
+@_schedule_command("set", "Create the daily analysis, or update it to these settings.")
+async def _schedule_set(
+    client: Client,
+    property_id: str,
+    *,
+    task_queue: str,
+    hour: int,
+    minute: int,
+    time_zone: str,
+    days_back: int,
+) -> None:
+    from ga4_button_workflows.schedules import ensure_daily_schedule
+
+    handle = await ensure_daily_schedule(
+        client,
+        property_id,
+        hour=hour,
+        minute=minute,
+        time_zone=time_zone,
+        days_back=days_back,
+        task_queue=task_queue,
+    )
+    click.echo(f"Schedule {handle.id}: daily at {hour:02d}:{minute:02d} {time_zone}.")
+
+
+@_schedule_command("pause", "Pause the daily analysis.")
+async def _schedule_pause(client: Client, property_id: str, *, task_queue: str) -> None:
+    from ga4_button_workflows.schedules import pause_daily_schedule
+
+    await pause_daily_schedule(client, property_id)
+    click.echo(f"Paused the daily analysis of property {property_id}.")
+
+
+@_schedule_command("resume", "Resume the paused daily analysis.")
+async def _schedule_resume(
+    client: Client, property_id: str, *, task_queue: str
+) -> None:
+    from ga4_button_workflows.schedules import resume_daily_schedule
+
+    await resume_daily_schedule(client, property_id)
+    click.echo(f"Resumed the daily analysis of property {property_id}.")
+
+
+@_schedule_command("delete", "Delete the daily analysis schedule.")
+async def _schedule_delete(
+    client: Client, property_id: str, *, task_queue: str
+) -> None:
+    from ga4_button_workflows.schedules import delete_daily_schedule
+
+    await delete_daily_schedule(client, property_id)
+    click.echo(f"Deleted the daily analysis of property {property_id}.")
+
+
+@_schedule_command("describe", "Show the daily schedule's settings and recent runs.")
+async def _schedule_describe(
+    client: Client, property_id: str, *, task_queue: str
+) -> None:
+    from ga4_button_workflows.schedules import describe_daily_schedule
+
+    description = await describe_daily_schedule(client, property_id)
+    spec = description.schedule.spec
+    calendar = spec.calendars[0] if spec.calendars else None
+    when = (
+        f"{calendar.hour[0].start:02d}:{calendar.minute[0].start:02d}"
+        if calendar
+        else "?"
+    )
+    click.echo(f"Schedule:  {description.id}")
+    click.echo(f"Runs at:   {when} {spec.time_zone_name or 'UTC'}")
+    click.echo(f"Paused:    {'yes' if description.schedule.state.paused else 'no'}")
+    for action in description.info.recent_actions[-5:]:
+        click.echo(f"Recent:    {action.scheduled_at.isoformat()}")
+
+
+@click.option("--last-day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--first-day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@_schedule_command("backfill", "Run the daily analysis for past days.")
+async def _schedule_backfill(
+    client: Client,
+    property_id: str,
+    *,
+    task_queue: str,
+    first_day: datetime.datetime,
+    last_day: datetime.datetime,
+) -> None:
+    from ga4_button_workflows.schedules import backfill_daily_schedule
+
+    days = await backfill_daily_schedule(
+        client, property_id, first_day=first_day.date(), last_day=last_day.date()
+    )
+    click.echo(f"Requested {len(days)} runs, {days[0]} to {days[-1]}.")
+
+
+@schedule.command(
+    name="list",
+    epilog="\b\nExample:\n  ga4-buttons schedule list --address localhost:7233",
+)
+@_temporal_options(required_address=True)
+def schedule_list(address: str, namespace: str, task_queue: str | None) -> None:
+    """List the daily button-analysis schedules."""
+    from ga4_button_workflows.schedules import list_daily_schedules
+
+    async def run() -> list[str]:
+        return await list_daily_schedules(await _connect(address, namespace))
+
+    for schedule_id in _run(run()):
+        click.echo(schedule_id)
+
+
+# --- insights -------------------------------------------------------------------
+
+
+@main.command(
+    epilog=(
+        "\b\nExamples:\n"
+        "  ga4-buttons insights --store sqlite:///button_insights.db\n"
+        "  ga4-buttons insights --store json:button_insights.json --json\n"
+        "  ga4-buttons insights --store $URL --analysis-id button-analysis-1-..."
+    )
+)
+@click.option(
+    "--store",
+    "store_url",
+    envvar="GA4_BUTTONS_STORE_URL",
+    show_envvar=True,
+    required=True,
+    metavar="URL",
+    help="The store to read, as for `analyze`.",
+)
+@_property_option(required=False)
+@click.option("--analysis-id", help="A given analysis instead of the latest.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the insights JSON.")
+def insights(
+    store_url: str, property_id: str | None, analysis_id: str | None, as_json: bool
+) -> None:
+    """Show the latest (or a given) analysis from a store."""
+    store = _build_store(store_url)
+
+    async def read() -> Any:
+        try:
+            if analysis_id:
+                return await store.get_analysis(analysis_id)
+            return await store.latest_analysis(property_id)
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+
+    record = _run(read())
+    if record is None:
+        what = f"analysis {analysis_id!r}" if analysis_id else "no analysis"
+        raise NothingFound(
+            f"{what} found in the store; run `ga4-buttons analyze` first"
+        )
+    _print_insights(record.insights, as_json=as_json)
+
+
+# --- check ----------------------------------------------------------------------
+
+
+@main.command(
+    epilog=(
+        "\b\nExamples:\n"
+        "  ga4-buttons check --property-id 123456789\n"
+        "  ga4-buttons check --property-id 123456789 --schema generic_buttons"
+    )
+)
+@_property_option(required=True)
+@click.option(
+    "--credentials",
+    envvar="GA4_BUTTONS_CREDENTIALS",
+    show_envvar=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=_CREDENTIALS_HELP,
+)
+@click.option(
+    "--schema",
+    default="original_landing_page",
+    show_default=True,
+    help="An event-schema preset name, or a TOML/JSON schema file.",
+)
+def check(property_id: str, credentials: Path | None, schema: str) -> None:
+    """Check that GA4 has every custom definition the schema needs.
+
+    Exits 0 when the property is ready, 3 when a custom dimension or metric
+    must be registered first (GA4 collects it only from registration on).
+    """
+    try:
+        from ga4_button_workflows.preflight import check_property
+    except ImportError as error:
+        raise ConfigurationError(
+            f"{error}; install the GA4 extra: pip install 'ga4-button-workflows[ga4]'"
+        ) from None
+    event_schema = _load_schema(schema)
+
+    async def run() -> Any:
+        try:
+            return await check_property(
+                property_id, schema=event_schema, credentials_file=credentials
+            )
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+
+    result = _run(run())
+    click.echo(result.summary())
+    if not result.ready:
+        sys.exit(EXIT_CONFIGURATION)
 
 
 if __name__ == "__main__":

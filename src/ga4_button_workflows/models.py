@@ -42,6 +42,8 @@ __all__ = [
     "MetricsReport",
     "NotificationRequest",
     "Period",
+    "PropertiesRequest",
+    "PropertyResult",
     "Recommendation",
     "SaveRequest",
     "StepProgress",
@@ -719,3 +721,42 @@ class AnalysisOutcome:
     """GA4 rows read."""
     pages_fetched: int = 0
     """GA4 pages fetched."""
+
+
+@attrs.frozen(kw_only=True)
+class PropertiesRequest:
+    """Analyse several GA4 properties, each in a child workflow."""
+
+    property_ids: tuple[str, ...]
+    """The numeric GA4 property IDs."""
+    days_back: int = 7
+    """Complete days to analyse, ending the day before ``report_date``."""
+    start_date: datetime.date | None = None
+    """First day, when an explicit period is wanted."""
+    end_date: datetime.date | None = None
+    """Last day (inclusive), when an explicit period is wanted."""
+    report_date: datetime.date | None = None
+    """The day the analyses are for; defaults as in :class:`AnalysisRequest`."""
+    time_zone: str = "UTC"
+    """The properties' reporting time zone."""
+    notify: bool = True
+    """Send notifications after each analysis."""
+    max_concurrent: int = 3
+    """Analyses running at once. GA4 quotas are per property, but the fetches
+    share the worker and the network."""
+
+
+@attrs.frozen(kw_only=True)
+class PropertyResult:
+    """How one property's analysis ended."""
+
+    property_id: str
+    """The property as given."""
+    succeeded: bool
+    """True when the analysis completed."""
+    outcome: AnalysisOutcome | None = None
+    """The outcome when it completed."""
+    error: str | None = None
+    """Why it failed, when it did."""
+    workflow_id: str = ""
+    """The child workflow's ID."""

@@ -8,6 +8,7 @@ __all__ = [
     "FETCH_GA4_DATA",
     "GENERATE_BUTTON_INSIGHTS",
     "PROCESS_BUTTON_METRICS",
+    "PROPERTIES_WORKFLOW_TYPE",
     "SAVE_INSIGHTS_TO_DATABASE",
     "SEND_INSIGHTS_NOTIFICATION",
     "WORKFLOW_TYPE",
@@ -25,6 +26,9 @@ SEND_INSIGHTS_NOTIFICATION = ACTIVITY_PREFIX + "send_insights_notification"
 
 WORKFLOW_TYPE = "ButtonAnalyticsWorkflow"
 """The workflow type name."""
+
+PROPERTIES_WORKFLOW_TYPE = "ButtonAnalyticsPropertiesWorkflow"
+"""The type name of the workflow that analyses several properties."""
 
 DEFAULT_TASK_QUEUE = "button-analytics"
 """The task queue workers poll unless told otherwise."""

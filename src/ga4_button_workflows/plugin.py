@@ -15,7 +15,10 @@ from ga4_button_workflows.converter import (
     install_converter,
 )
 from ga4_button_workflows.ports import ButtonDataSource, InsightStore, Notifier
-from ga4_button_workflows.workflow import ButtonAnalyticsWorkflow
+from ga4_button_workflows.workflow import (
+    ButtonAnalyticsWorkflow,
+    PropertiesAnalyticsWorkflow,
+)
 
 __all__ = ["PASSTHROUGH_MODULES", "ButtonAnalyticsPlugin"]
 
@@ -88,7 +91,11 @@ class ButtonAnalyticsPlugin(SimplePlugin):
             activities=(
                 self.bound_activities.activities() if self.bound_activities else None
             ),
-            workflows=[ButtonAnalyticsWorkflow] if workflows else None,
+            workflows=(
+                [ButtonAnalyticsWorkflow, PropertiesAnalyticsWorkflow]
+                if workflows
+                else None
+            ),
             workflow_runner=_extend_sandbox if workflows else None,
         )
 

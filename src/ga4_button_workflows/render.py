@@ -1,24 +1,249 @@
-"""Render an insights document as text for people (console, e-mail, Slack)."""
+"""Render an insights document for people: plain text and Markdown.
+
+Plain text suits the console, e-mail bodies and logs; Markdown suits Slack,
+issue trackers and the docs. Both show the picks, the summary, the
+recommendations, the comparisons with their intervals and the caveats, and
+never print a rate that could not be computed as 0%.
+"""
 
 from __future__ import annotations
 
-from ga4_button_workflows.models import ButtonInsights
+from collections.abc import Sequence
 
-__all__ = ["render_text"]
+from ga4_button_workflows.models import ButtonInsights, VariantComparison
+from ga4_button_workflows.stats import Interval
+
+__all__ = ["render_markdown", "render_text"]
+
+_MISSING = "-"
+
+
+def _percent(rate: float | None) -> str:
+    if rate is None:
+        return _MISSING
+    value = rate * 100.0
+    if value == 0.0:
+        return "0%"
+    return f"{value:.2f}%" if abs(value) < 1.0 else f"{value:.1f}%"
+
+
+def _signed_percent(value: float) -> str:
+    scaled = value * 100.0
+    return f"{scaled:+.1f}%" if abs(scaled) < 10.0 else f"{scaled:+.0f}%"
+
+
+def _signed_points(value: float) -> str:
+    return f"{value * 100.0:+.1f} pt"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return _MISSING
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
+def _chance(probability: float) -> str:
+    if probability > 0.99:
+        return "over 99%"
+    if probability < 0.01:
+        return "under 1%"
+    return f"{probability * 100:.0f}%"
+
+
+def _count(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return _MISSING if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _effect(comparison: VariantComparison) -> tuple[str, str]:
+    """Return the effect and its interval, as lift when defined, else points."""
+    lift = comparison.relative_lift
+    interval: Interval | None = comparison.lift_interval
+    if lift is not None and interval is not None:
+        return (
+            _signed_percent(lift),
+            f"{_signed_percent(interval.lower)} to {_signed_percent(interval.upper)}",
+        )
+    difference = comparison.difference
+    interval = comparison.difference_interval
+    if difference is not None and interval is not None:
+        return (
+            _signed_points(difference),
+            f"{_signed_points(interval.lower)} to {_signed_points(interval.upper)}",
+        )
+    return _MISSING, _MISSING
+
+
+def _comparison_row(comparison: VariantComparison) -> list[str]:
+    effect, interval = _effect(comparison)
+    return [
+        comparison.button,
+        f"{comparison.variant} vs {comparison.control_variant}",
+        f"{_percent(comparison.variant_rate)} vs {_percent(comparison.control_rate)}",
+        effect,
+        interval,
+        _p(comparison.adjusted_p_value),
+        comparison.verdict.value.replace("_", " "),
+    ]
+
+
+_COMPARISON_HEADER = [
+    "Button",
+    "Variant",
+    "CTR",
+    "Lift",
+    "Interval",
+    "Adj. p",
+    "Verdict",
+]
+
+
+def _headline(insights: ButtonInsights) -> list[tuple[str, str]]:
+    probability = insights.most_engaging_variant_probability
+    variant = insights.most_engaging_variant or _MISSING
+    if insights.most_engaging_variant and probability is not None:
+        variant = f"{variant} ({_chance(probability)} chance of being best)"
+    return [
+        ("Property", insights.property_id or _MISSING),
+        ("Period", str(insights.period) if insights.period else _MISSING),
+        ("Best performing button", insights.best_performing_button or _MISSING),
+        ("Worst performing button", insights.worst_performing_button or _MISSING),
+        ("Most engaging variant", variant),
+    ]
+
+
+def _summary(insights: ButtonInsights) -> list[tuple[str, str]]:
+    summary = insights.performance_summary
+    if summary.get("has_data") is False or not summary.get("total_buttons_analyzed"):
+        return [("Data", "no data for the period")]
+    score = summary.get("average_engagement_score")
+    return [
+        ("Buttons analysed", _count(summary.get("total_buttons_analyzed"))),
+        ("With enough data", _count(summary.get("buttons_with_enough_data"))),
+        ("Average engagement score", _MISSING if score is None else f"{score:.2f}"),
+        ("Most clicked", _count(summary.get("most_clicked_button"))),
+        ("Highest CTR", _count(summary.get("highest_ctr_button"))),
+        ("Exposed users", _count(summary.get("total_exposed_users"))),
+        ("Clicking users", _count(summary.get("total_clicking_users"))),
+        ("Clicks", _count(summary.get("total_click_events"))),
+        ("Hovers", _count(summary.get("total_hover_events"))),
+    ]
+
+
+def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [
+        max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    return [line(header), line(["-" * width for width in widths])] + [
+        line(row) for row in rows
+    ]
 
 
 def render_text(insights: ButtonInsights) -> str:
-    """Return a plain-text summary of ``insights``."""
-    summary = insights.performance_summary
-    lines = [
-        f"Best performing button:  {insights.best_performing_button or '-'}",
-        f"Worst performing button: {insights.worst_performing_button or '-'}",
-        f"Most engaging variant:   {insights.most_engaging_variant or '-'}",
-    ]
+    """Return a plain-text summary of ``insights``.
+
+    Args:
+        insights: The insights document.
+
+    Returns:
+        Lines of text without trailing newline: the picks, any selection note,
+        the summary, the recommendations, the comparisons and the caveats.
+    """
+    headline = _headline(insights)
+    width = max(len(label) for label, _ in headline) + 1
+    lines = [f"{label + ':':<{width}} {value}" for label, value in headline]
     if insights.selection_note:
         lines.append(f"Note: {insights.selection_note}")
-    lines.append(f"Buttons analysed: {summary.get('total_buttons_analyzed', 0)}")
+
+    lines.append("")
+    lines.append("Summary:")
+    lines.extend(f"  {label}: {value}" for label, value in _summary(insights))
+
+    lines.append("")
     lines.append("Recommendations:")
-    lines.extend(f"  {text}" for text in insights.recommendations)
-    lines.extend(f"Caveat: {caveat}" for caveat in insights.caveats)
+    if insights.recommendations:
+        lines.extend(f"  {text}" for text in insights.recommendations)
+    else:
+        lines.append("  none")
+
+    if insights.comparisons:
+        lines.append("")
+        lines.append("Comparisons with the control:")
+        table = _text_table(
+            _COMPARISON_HEADER,
+            [_comparison_row(comparison) for comparison in insights.comparisons],
+        )
+        lines.extend(f"  {row}" for row in table)
+
+    if insights.caveats:
+        lines.append("")
+        lines.append("Caveats:")
+        lines.extend(f"  - {caveat}" for caveat in insights.caveats)
+    return "\n".join(lines)
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |"
+
+    return [line(header), "|" + "|".join("---" for _ in header) + "|"] + [
+        line(row) for row in rows
+    ]
+
+
+def render_markdown(insights: ButtonInsights) -> str:
+    """Return ``insights`` as Markdown (GitHub flavour: tables, lists).
+
+    Args:
+        insights: The insights document.
+
+    Returns:
+        A Markdown document without trailing newline: a heading, the picks, the
+        summary, the recommendations, a comparisons table and the caveats.
+    """
+    period = f" ({insights.period})" if insights.period else ""
+    lines = [f"## Button insights{period}", ""]
+    lines.extend(
+        f"- **{label}:** {_markdown_cell(value)}"
+        for label, value in _headline(insights)
+    )
+    if insights.selection_note:
+        lines.extend(["", f"> {_markdown_cell(insights.selection_note)}"])
+
+    lines.extend(["", "### Summary", ""])
+    lines.extend(_markdown_table(["Measure", "Value"], _summary(insights)))
+
+    lines.extend(["", "### Recommendations", ""])
+    if insights.recommendations:
+        lines.extend(f"- {_markdown_cell(text)}" for text in insights.recommendations)
+    else:
+        lines.append("- none")
+
+    if insights.comparisons:
+        lines.extend(["", "### Comparisons with the control", ""])
+        lines.extend(
+            _markdown_table(
+                _COMPARISON_HEADER,
+                [_comparison_row(comparison) for comparison in insights.comparisons],
+            )
+        )
+
+    if insights.caveats:
+        lines.extend(["", "### Caveats", ""])
+        lines.extend(f"- {_markdown_cell(caveat)}" for caveat in insights.caveats)
     return "\n".join(lines)

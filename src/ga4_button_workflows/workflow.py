@@ -9,11 +9,16 @@ registered names, so the activity implementations are never imported.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+)
 
 with workflow.unsafe.imports_passed_through():
     import attrs
@@ -30,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
         MetricsReport,
         NotificationRequest,
         Period,
+        PropertiesRequest,
+        PropertyResult,
         SaveRequest,
         StepProgress,
         local_date,
@@ -37,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         validate_property_id,
     )
 
-__all__ = ["ButtonAnalyticsWorkflow", "StepPolicy"]
+__all__ = ["ButtonAnalyticsWorkflow", "PropertiesAnalyticsWorkflow", "StepPolicy"]
 
 SCHEDULED_START_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 """Set by Temporal on runs started by a schedule, backfills included."""
@@ -217,8 +224,7 @@ class ButtonAnalyticsWorkflow:
                 retry_policy=StepPolicy.DELIVERY_RETRY,
             )
         except ActivityError as error:
-            cause = error.cause
-            reason = str(cause) if cause is not None else str(error)
+            reason = _root_cause(error)
             workflow.logger.warning("%s failed: %s", activity_name, reason)
             return BranchOutcome(status=BranchStatus.FAILED, detail=reason)
         return outcome
@@ -229,5 +235,86 @@ class ButtonAnalyticsWorkflow:
         )
 
 
+def _root_cause(error: BaseException) -> str:
+    """The message of the innermost cause: what actually went wrong."""
+    while isinstance(error, FailureError) and error.cause is not None:
+        error = error.cause
+    return str(error)
+
+
 def _with_control(report: ButtonReport, control_variant: str) -> ButtonReport:
     return attrs.evolve(report, control_variant=control_variant)
+
+
+@workflow.defn(name=names.PROPERTIES_WORKFLOW_TYPE)
+class PropertiesAnalyticsWorkflow:
+    """Analyse several GA4 properties through child workflows.
+
+    At most ``max_concurrent`` children run at once; one property's failure is
+    reported in its result and does not sink the others.
+    """
+
+    @workflow.run
+    async def run(self, request: PropertiesRequest) -> list[PropertyResult]:
+        """Run one child analysis per property and collect their results."""
+        if not request.property_ids:
+            raise ApplicationError(
+                "property_ids is empty; give at least one numeric GA4 property ID",
+                type=INVALID_REQUEST,
+                non_retryable=True,
+            )
+        if request.max_concurrent < 1:
+            raise ApplicationError(
+                f"max_concurrent must be at least 1, not {request.max_concurrent}",
+                type=INVALID_REQUEST,
+                non_retryable=True,
+            )
+        slots = asyncio.Semaphore(request.max_concurrent)
+        return list(
+            await asyncio.gather(
+                *(
+                    self._analyse(property_id, request, slots)
+                    for property_id in request.property_ids
+                )
+            )
+        )
+
+    async def _analyse(
+        self, property_id: str, request: PropertiesRequest, slots: asyncio.Semaphore
+    ) -> PropertyResult:
+        child_id = f"{workflow.info().workflow_id}/{property_id}"
+        child_request = AnalysisRequest(
+            property_id=property_id,
+            days_back=request.days_back,
+            start_date=request.start_date,
+            end_date=request.end_date,
+            report_date=request.report_date or self._report_date(request.time_zone),
+            time_zone=request.time_zone,
+            notify=request.notify,
+        )
+        async with slots:
+            try:
+                outcome = await workflow.execute_child_workflow(
+                    ButtonAnalyticsWorkflow.run, child_request, id=child_id
+                )
+            except ChildWorkflowError as error:
+                return PropertyResult(
+                    property_id=property_id,
+                    succeeded=False,
+                    error=_root_cause(error),
+                    workflow_id=child_id,
+                )
+        return PropertyResult(
+            property_id=property_id,
+            succeeded=True,
+            outcome=outcome,
+            workflow_id=child_id,
+        )
+
+    def _report_date(self, time_zone: str) -> date | None:
+        # Children inherit no search attributes: pin the parent's day for them.
+        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START_TIME)
+        try:
+            return local_date(scheduled or workflow.now(), time_zone)
+        except ValueError:
+            return None  # each child reports the bad time zone itself

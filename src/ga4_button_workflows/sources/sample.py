@@ -32,7 +32,7 @@ class SampleDataSource:
         self,
         *,
         seed: int = 20240601,
-        visitors_per_variant_per_day: int = 120,
+        visitors_per_variant_per_day: int = 300,
         schema: EventSchema = ORIGINAL_LANDING_PAGE,
     ) -> None:
         self._seed = seed

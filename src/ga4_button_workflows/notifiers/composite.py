@@ -1,0 +1,133 @@
+"""A notifier that sends to several others, remembering which ones succeeded.
+
+The notification activity already takes a list of notifiers and records a
+delivery per analysis and channel, so a worker rarely needs this class: pass
+the list instead. The composite is for places that accept exactly one
+notifier. It keeps the same guarantee on its own: each child's delivery is
+recorded under the child's channel (in ``store`` when given, else in this
+object's memory), so a retried send repeats only the children that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from temporalio.exceptions import ApplicationError
+
+from ga4_button_workflows.models import ButtonInsights
+from ga4_button_workflows.ports import InsightStore, Notifier, as_notifiers
+
+__all__ = ["NOTIFICATION_FAILED", "CompositeNotifier"]
+
+logger = logging.getLogger(__name__)
+
+NOTIFICATION_FAILED = "CompositeNotificationFailed"
+"""Error type raised when one or more children failed."""
+
+
+class CompositeNotifier:
+    """Sends to each child notifier in turn; a failing child does not stop the rest.
+
+    After every child was tried, the send raises one ``ApplicationError`` that
+    lists the failed channels. It is non-retryable only when every failure
+    was, and asks for the longest retry delay any child asked for.
+
+    Args:
+        notifiers: The children; their channel names must differ.
+        channel: This notifier's own channel name; by default
+            ``composite(<child channels>)``.
+        store: Where children's deliveries are recorded, so that a retry in
+            another worker process skips them too. Without it, they are
+            remembered by this object only.
+
+    Raises:
+        ValueError: No children, or two children share a channel name.
+    """
+
+    def __init__(
+        self,
+        notifiers: Sequence[Notifier],
+        *,
+        channel: str | None = None,
+        store: InsightStore | None = None,
+    ) -> None:
+        children = as_notifiers(list(notifiers))
+        if not children:
+            raise ValueError("CompositeNotifier needs at least one notifier")
+        self._notifiers = tuple(children)
+        self._channel = channel or (
+            "composite(" + ",".join(child.channel for child in children) + ")"
+        )
+        self._store = store
+        self._delivered: set[tuple[str, str]] = set()
+
+    def __repr__(self) -> str:
+        return f"CompositeNotifier({list(self._notifiers)!r})"
+
+    @property
+    def channel(self) -> str:
+        """See :class:`~ga4_button_workflows.ports.Notifier`."""
+        return self._channel
+
+    @property
+    def notifiers(self) -> tuple[Notifier, ...]:
+        """The children, in sending order."""
+        return self._notifiers
+
+    async def send(self, insights: ButtonInsights, *, analysis_id: str) -> None:
+        """Send through every child not yet reached for ``analysis_id``.
+
+        Raises:
+            ApplicationError: One or more children failed; the message lists
+                them.
+        """
+        failures: list[tuple[str, Exception]] = []
+        for child in self._notifiers:
+            if await self._has_delivery(analysis_id, child.channel):
+                logger.info(
+                    "Skipping %s: analysis %s was already delivered there",
+                    child.channel,
+                    analysis_id,
+                )
+                continue
+            try:
+                await child.send(insights, analysis_id=analysis_id)
+            except Exception as error:  # the other children still go out
+                failures.append((child.channel, error))
+                continue
+            await self._record_delivery(analysis_id, child.channel)
+        if failures:
+            raise _combined_error(failures)
+
+    async def _has_delivery(self, analysis_id: str, channel: str) -> bool:
+        if self._store is not None:
+            return await self._store.has_delivery(analysis_id, channel)
+        return (analysis_id, channel) in self._delivered
+
+    async def _record_delivery(self, analysis_id: str, channel: str) -> None:
+        if self._store is not None:
+            await self._store.record_delivery(analysis_id, channel)
+        else:
+            self._delivered.add((analysis_id, channel))
+
+
+def _combined_error(failures: list[tuple[str, Exception]]) -> ApplicationError:
+    summary = "; ".join(f"{channel}: {error}" for channel, error in failures)
+    application_errors = [
+        error for _, error in failures if isinstance(error, ApplicationError)
+    ]
+    permanent = len(application_errors) == len(failures) and all(
+        error.non_retryable for error in application_errors
+    )
+    delays = [
+        error.next_retry_delay
+        for error in application_errors
+        if error.next_retry_delay is not None
+    ]
+    return ApplicationError(
+        f"{len(failures)} of the composite's notifiers failed: {summary}",
+        type=NOTIFICATION_FAILED,
+        non_retryable=permanent,
+        next_retry_delay=max(delays) if delays else None,
+    )
