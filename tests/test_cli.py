@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
+
+from ga4_button_workflows import trigger_button_analysis
+from ga4_button_workflows.stores.sql import SQLInsightStore
 
 SEED_KEYS = {
     "timestamp",
@@ -20,13 +27,16 @@ SEED_KEYS = {
 }
 
 
-def _ga4_buttons(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _ga4_buttons(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ga4_button_workflows.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -60,13 +70,6 @@ async def test_demo_run_is_visible_on_the_server_by_its_workflow_id(
     assert "fetch_ga4_data" in result.stderr  # progress lines
 
 
-def test_help_explains_the_demo_with_an_example() -> None:
-    result = _ga4_buttons("demo", "--help")
-    assert result.returncode == 0
-    assert "Example:" in result.stdout
-    assert "ga4-buttons demo --json" in result.stdout
-
-
 def test_usage_error_exits_with_code_2() -> None:
     result = _ga4_buttons("demo", "--days", "0")
     assert result.returncode == 2
@@ -77,3 +80,133 @@ def test_unreachable_server_is_a_configuration_error() -> None:
     result = _ga4_buttons("demo", "--address", "127.0.0.1:1", timeout=60)
     assert result.returncode == 3
     assert "127.0.0.1:1" in result.stderr
+
+
+SUBCOMMANDS = [
+    ("demo",),
+    ("analyze",),
+    ("worker",),
+    ("insights",),
+    ("check",),
+    ("schedule", "set"),
+    ("schedule", "list"),
+    ("schedule", "pause"),
+    ("schedule", "resume"),
+    ("schedule", "delete"),
+    ("schedule", "describe"),
+    ("schedule", "backfill"),
+]
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
+def test_every_subcommand_explains_itself_with_an_example(
+    command: tuple[str, ...],
+) -> None:
+    result = _ga4_buttons(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Example" in result.stdout
+    assert f"ga4-buttons {' '.join(command)}" in result.stdout
+
+
+def test_top_level_help_lists_exit_codes_and_environment_variables() -> None:
+    result = _ga4_buttons("--help")
+    assert result.returncode == 0
+    assert "4 the workflow failed" in result.stdout
+    for name in (
+        "GA4_BUTTONS_PROPERTY_ID",
+        "GA4_BUTTONS_TEMPORAL_ADDRESS",
+        "GA4_BUTTONS_TEMPORAL_NAMESPACE",
+        "GA4_BUTTONS_CREDENTIALS",
+        "GA4_BUTTONS_STORE_URL",
+        "GA4_BUTTONS_SLACK_WEBHOOK_URL",
+    ):
+        assert name in result.stdout
+
+
+async def test_analyze_saves_to_a_store_that_insights_reads_back(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    address = dev_env.client.service_client.config.target_host
+    store = f"sqlite:///{tmp_path / 'insights.db'}"
+
+    analysed = _ga4_buttons(
+        "analyze", "--sample-data", "--address", address, "--store", store, "--json"
+    )
+    shown = _ga4_buttons("insights", "--store", store, "--json")
+
+    assert analysed.returncode == 0, analysed.stderr
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(analysed.stdout) == json.loads(shown.stdout)
+
+
+def test_insights_of_an_empty_store_exits_1(tmp_path: Path) -> None:
+    result = _ga4_buttons("insights", "--store", f"json:{tmp_path / 'none.json'}")
+    assert result.returncode == 1
+    assert "ga4-buttons analyze" in result.stderr
+
+
+def test_measurement_id_is_refused_before_any_server_starts(
+    tmp_path: Path,
+) -> None:
+    result = _ga4_buttons("analyze", "--sample-data", "--property-id", "G-JHSVNWL6QH")
+    # Refused before any workflow starts: a configuration error.
+    assert result.returncode == 3, result.stderr
+    assert "Admin > Property settings" in result.stderr
+
+
+def test_unknown_store_url_is_a_configuration_error() -> None:
+    result = _ga4_buttons("insights", "--store", "mongodb://x")
+    assert result.returncode == 3
+    assert "mongodb://x" in result.stderr
+
+
+def test_worker_without_a_server_is_a_configuration_error() -> None:
+    result = _ga4_buttons(
+        "worker", "--sample-data", env={"GA4_BUTTONS_TEMPORAL_ADDRESS": ""}
+    )
+    assert result.returncode == 3
+    assert "--address" in result.stderr
+
+
+async def test_worker_serves_analyses_and_stops_cleanly_on_sigterm(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
+    address = dev_env.client.service_client.config.target_host
+    database = tmp_path / "worker.db"
+    config = tmp_path / "worker.toml"
+    config.write_text(
+        f'address = "{address}"\n'
+        f'task_queue = "{task_queue}"\n'
+        "sample_data = true\n"
+        f'store = "sqlite:///{database}"\n',
+        encoding="utf-8",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ga4_button_workflows.cli",
+        "worker",
+        "--config",
+        str(config),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    banner = await asyncio.wait_for(process.stderr.readline(), timeout=60)
+    assert b"Worker polling" in banner
+
+    outcome = await trigger_button_analysis(
+        dev_env.client, "777", days_back=3, task_queue=task_queue
+    )
+    process.send_signal(signal.SIGTERM)
+    returncode = await asyncio.wait_for(process.wait(), timeout=45)
+    rest = (await process.stderr.read()).decode()
+
+    assert returncode == 0, rest
+    assert "Worker stopped." in rest
+    store = SQLInsightStore(f"sqlite:///{database}")
+    try:
+        record = await store.get_analysis(outcome.analysis_id)
+    finally:
+        await store.close()
+    assert record is not None
+    assert record.insights == outcome.insights

@@ -89,8 +89,8 @@ async def _completed_runs(
         if len(done) >= expected:
             return [
                 await client.get_workflow_handle(
-                    execution.id, run_id=execution.run_id
-                ).result(result_type=AnalysisOutcome)
+                    execution.id, run_id=execution.run_id, result_type=AnalysisOutcome
+                ).result()
                 for execution in done
             ]
         await asyncio.sleep(0.2)

@@ -20,6 +20,7 @@ from ga4_button_workflows.models import (
     ButtonReport,
     DataQuality,
     EventRole,
+    EventRule,
     EventSchema,
     Period,
     VariantExposure,
@@ -114,6 +115,9 @@ class ReportBuilder:
         self._period = period
         self._max_buttons = max_buttons
         self._control_variant = control_variant or schema.control_variant
+        self._rules: dict[str, EventRule] = {}
+        for rule in schema.rules:
+            self._rules.setdefault(rule.event_name, rule)
         self._buttons: dict[tuple[str, str], _Accumulator] = {}
         self._exposures: dict[str, list[int]] = {}
         self._ignored_events: set[str] = set()
@@ -162,7 +166,7 @@ class ReportBuilder:
             )
         self.rows_read += 1
 
-        rule = self._schema.rule_for(event_name)
+        rule = self._rules.get(event_name)
         if rule is None:
             self._ignored_events.add(event_name)
             return
@@ -179,14 +183,19 @@ class ReportBuilder:
         if rule.role is EventRole.EXPOSURE and rule.page_level:
             if is_placeholder(variant_name):
                 self._placeholder_rows += 1
-            exposure = self._exposures.setdefault(variant_name, [0, 0])
+            exposure = self._exposures.get(variant_name)
+            if exposure is None:
+                exposure = self._exposures[variant_name] = [0, 0]
             exposure[0] += user_count
             exposure[1] += event_count
             return
         if is_placeholder(button_name) or is_placeholder(variant_name):
             self._placeholder_rows += 1
 
-        acc = self._buttons.setdefault((button_name, variant_name), _Accumulator())
+        # Looked up before created: this runs once per GA4 row.
+        acc = self._buttons.get((button_name, variant_name))
+        if acc is None:
+            acc = self._buttons[(button_name, variant_name)] = _Accumulator()
         acc.count(rule.role, event_count, user_count)
         if rule.carries_duration and duration_ms is not None:
             acc.hover_duration_total_ms += duration_ms

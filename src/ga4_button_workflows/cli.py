@@ -10,13 +10,14 @@ import asyncio
 import datetime
 import json
 import logging
+import os
 import signal
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -32,6 +33,9 @@ from ga4_button_workflows.models import (
     AnalysisRequest,
     ButtonInsights,
     EventSchema,
+    local_date,
+    resolve_period,
+    validate_property_id,
 )
 from ga4_button_workflows.names import DEFAULT_TASK_QUEUE
 from ga4_button_workflows.plugin import ButtonAnalyticsPlugin
@@ -47,7 +51,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
@@ -199,6 +203,11 @@ def _source_options(command: _F) -> _F:
             show_default=True,
             help="An event-schema preset name, or a TOML/JSON schema file.",
         ),
+        click.option(
+            "--sample-data",
+            is_flag=True,
+            help="Analyse seeded synthetic traffic instead of GA4 (to try things).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -267,7 +276,10 @@ def _build_source(
     credentials: Path | None,
     report_files: Sequence[Path],
     schema: str,
+    sample_data: bool = False,
 ) -> ButtonDataSource:
+    if sample_data:
+        return SampleDataSource()
     event_schema = _load_schema(schema)
     try:
         if report_files:
@@ -480,15 +492,15 @@ def demo(
     )
 
     async def run(client: Client) -> tuple[AnalysisOutcome, str, str]:
+        handle = await client.start_workflow(
+            ButtonAnalyticsWorkflow.run,
+            AnalysisRequest(property_id=DEMO_PROPERTY_ID, days_back=days),
+            id=f"button-analysis-demo-{uuid.uuid4().hex[:12]}",
+            task_queue=queue,
+        )
         async with Worker(client, task_queue=queue):
-            handle = await client.start_workflow(
-                ButtonAnalyticsWorkflow.run,
-                AnalysisRequest(property_id=DEMO_PROPERTY_ID, days_back=days),
-                id=f"button-analysis-demo-{uuid.uuid4().hex[:12]}",
-                task_queue=queue,
-            )
             outcome = await _wait_with_progress(handle, quiet=as_json)
-            return outcome, handle.id, handle.result_run_id or ""
+        return outcome, handle.id, handle.result_run_id or ""
 
     started = time.monotonic()
     outcome, workflow_id, run_id = _run(
@@ -546,6 +558,7 @@ def analyze(
     credentials: Path | None,
     report_files: tuple[Path, ...],
     schema: str,
+    sample_data: bool,
     store_url: str | None,
     notify_console: bool,
     slack_webhook: str | None,
@@ -568,6 +581,7 @@ def analyze(
         credentials=credentials,
         report_files=report_files,
         schema=schema,
+        sample_data=sample_data,
     )
     store = _build_store(store_url)
     notifiers = _build_notifiers(
@@ -577,32 +591,55 @@ def analyze(
         webhook_secret=webhook_secret,
     )
     plugin = ButtonAnalyticsPlugin(source=source, store=store, notifier=notifiers)
+    _check_request(property_id, days_back, start_date, end_date, time_zone)
     queue = task_queue or f"ga4-buttons-analyze-{uuid.uuid4().hex[:8]}"
-    target = property_id or REPORT_FILE_PROPERTY_ID
+    target = property_id or (
+        DEMO_PROPERTY_ID if sample_data else REPORT_FILE_PROPERTY_ID
+    )
 
     async def run(client: Client) -> tuple[AnalysisOutcome, str, str]:
+        handle = await trigger_button_analysis(
+            client,
+            target,
+            days_back,
+            wait=False,
+            time_zone=time_zone,
+            start_date=start_date.date() if start_date else None,
+            end_date=end_date.date() if end_date else None,
+            notify=bool(notifiers),
+            task_queue=queue,
+        )
         async with Worker(client, task_queue=queue):
-            try:
-                handle = await trigger_button_analysis(
-                    client,
-                    target,
-                    days_back,
-                    wait=False,
-                    time_zone=time_zone,
-                    start_date=start_date.date() if start_date else None,
-                    end_date=end_date.date() if end_date else None,
-                    notify=bool(notifiers),
-                    task_queue=queue,
-                )
-            except ValueError as error:
-                raise ConfigurationError(str(error)) from None
             outcome = await _wait_with_progress(handle, quiet=as_json)
-            return outcome, handle.id, handle.result_run_id or ""
+        return outcome, handle.id, handle.result_run_id or ""
 
     outcome, workflow_id, run_id = _run(
         _with_client(address, namespace, plugin, run, quiet=as_json)
     )
     _print_outcome(outcome, workflow_id, run_id, as_json=as_json)
+
+
+def _check_request(
+    property_id: str | None,
+    days_back: int,
+    start_date: datetime.datetime | None,
+    end_date: datetime.datetime | None,
+    time_zone: str,
+) -> None:
+    """Refuse a bad request before starting a server or a worker."""
+    request = AnalysisRequest(
+        property_id=property_id or REPORT_FILE_PROPERTY_ID,
+        days_back=days_back,
+        start_date=start_date.date() if start_date else None,
+        end_date=end_date.date() if end_date else None,
+        time_zone=time_zone,
+    )
+    try:
+        validate_property_id(request.property_id)
+        today = local_date(datetime.datetime.now(datetime.timezone.utc), time_zone)
+        resolve_period(request, today=today)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 # --- worker ---------------------------------------------------------------------
@@ -655,6 +692,7 @@ def worker(ctx: click.Context, /, config_file: Path | None, **settings: Any) -> 
         credentials=_optional_path(settings.get("credentials")),
         report_files=[Path(p) for p in settings.get("report_files") or ()],
         schema=settings.get("schema") or "original_landing_page",
+        sample_data=bool(settings.get("sample_data")),
     )
     store = _build_store(settings.get("store_url"))
     notifiers = _build_notifiers(
@@ -686,6 +724,7 @@ _CONFIG_KEYS = {
     "credentials": "credentials",
     "report_files": "report_files",
     "schema": "schema",
+    "sample_data": "sample_data",
     "store": "store_url",
     "notify": "notify_console",
     "slack_webhook": "slack_webhook",
@@ -1046,5 +1085,29 @@ def check(property_id: str, credentials: Path | None, schema: str) -> None:
         sys.exit(EXIT_CONFIGURATION)
 
 
+def run() -> NoReturn:
+    """The ``ga4-buttons`` entry point: run the command, then leave at once.
+
+    The process ends with :func:`os._exit` once output is flushed.
+    """
+    try:
+        main.main(prog_name="ga4-buttons")
+    except SystemExit as stop:
+        code = stop.code
+    else:  # pragma: no cover - click always raises SystemExit
+        code = 0
+    if isinstance(code, str):
+        click.echo(code, err=True)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    # XXX: temporalio's Rust runtime keeps native threads that can abort
+    # CPython's finalisation ("PyGILState_Release: thread state must be
+    # current"), https://github.com/temporalio/sdk-python/issues/300. A command
+    # has nothing left to clean up here, so skip finalisation.
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    main()
+    run()

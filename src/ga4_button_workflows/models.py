@@ -208,6 +208,13 @@ class EventRule:
     carries_duration: bool = False
     """True when the event sends the hover duration (hover ends and clicks on
     the original landing page); only these count towards the mean."""
+    count_metric: str | None = None
+    """The GA4 metric that counts this event; None means ``eventCount``.
+
+    GA4 refuses ``eventCount`` beside item-scoped dimensions such as
+    ``itemPromotionName``, so the promotions preset counts
+    ``itemsViewedInPromotion`` and ``itemsClickedInPromotion`` instead.
+    """
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,83 @@
+"""Triggering analyses from a host application."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import random
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from ga4_button_workflows import (
+    ButtonAnalyticsPlugin,
+    analysis_workflow_id,
+    trigger_button_analysis,
+)
+from ga4_button_workflows.models import Period
+from ga4_button_workflows.sources.sample import SampleDataSource
+from ga4_button_workflows.stores.memory import MemoryInsightStore
+
+
+async def test_ten_concurrent_triggers_for_one_period_start_one_workflow(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    store = MemoryInsightStore()
+    source = SampleDataSource()
+    plugin = ButtonAnalyticsPlugin(source=source, store=store)
+    property_id = str(random.randrange(10**8, 10**9))
+
+    async with Worker(dev_env.client, task_queue=task_queue, plugins=[plugin]):
+        handles = await asyncio.gather(
+            *(
+                trigger_button_analysis(
+                    dev_env.client,
+                    property_id,
+                    days_back=7,
+                    wait=False,
+                    task_queue=task_queue,
+                )
+                for _ in range(10)
+            )
+        )
+        outcomes = await asyncio.gather(*(handle.result() for handle in handles))
+
+    assert len({(handle.id, handle.result_run_id) for handle in handles}) == 1
+    assert len(store.analyses) == 1
+    assert len({outcome.analysis_id for outcome in outcomes}) == 1
+
+
+def test_workflow_id_names_the_property_and_period() -> None:
+    period = Period(datetime.date(2026, 3, 1), datetime.date(2026, 3, 7))
+    assert (
+        analysis_workflow_id("123", period)
+        == "button-analysis-123-2026-03-01-2026-03-07"
+    )
+
+
+async def test_trigger_refuses_a_measurement_id_before_starting_anything(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    with pytest.raises(ValueError, match="measurement ID"):
+        await trigger_button_analysis(dev_env.client, "G-JHSVNWL6QH")
+
+
+async def test_trigger_with_explicit_dates_analyses_those_dates(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    plugin = ButtonAnalyticsPlugin(
+        source=SampleDataSource(), store=MemoryInsightStore()
+    )
+    async with Worker(dev_env.client, task_queue=task_queue, plugins=[plugin]):
+        outcome = await trigger_button_analysis(
+            dev_env.client,
+            "properties/555",
+            start_date=datetime.date(2026, 2, 1),
+            end_date=datetime.date(2026, 2, 3),
+            task_queue=task_queue,
+        )
+    assert outcome.period == Period(
+        datetime.date(2026, 2, 1), datetime.date(2026, 2, 3)
+    )
+    assert outcome.analysis_id == "button-analysis-555-2026-02-01-2026-02-03"
