@@ -427,10 +427,15 @@ def _comparison_record(
             f"GA4 data is {_join(flags)}, so this is not a confident result"
         )
     else:
-        text = (
-            f"💡 {variant} vs {control} is inconclusive: {numbers}; keep the test "
-            "running"
-        )
+        advice = "keep the test running"
+        interval = comparison.lift_interval or comparison.difference_interval
+        if interval is not None and (interval.lower > 0 or interval.upper < 0):
+            # The interval is per comparison; the verdict is corrected for all.
+            advice = (
+                "the interval excludes zero on its own, but the difference is not "
+                f"significant once corrected for every comparison; {advice}"
+            )
+        text = f"💡 {variant} vs {control} is inconclusive: {numbers}; {advice}"
     return Recommendation(
         kind=kind,
         text=text,
