@@ -16,6 +16,7 @@ import attrs
 
 from ga4_button_workflows.models import (
     NOT_SET,
+    PLACEHOLDER_VALUES,
     ButtonCounts,
     ButtonReport,
     DataQuality,
@@ -24,7 +25,6 @@ from ga4_button_workflows.models import (
     EventSchema,
     Period,
     VariantExposure,
-    is_placeholder,
 )
 
 __all__ = [
@@ -154,12 +154,12 @@ class ReportBuilder:
         Raises:
             ValueError: a count is negative, or a number is NaN or infinite.
         """
-        _check_count("eventCount", event_count, event_name)
-        if users is not None:
+        # Checked inline, then explained by _check_count: this runs once per row.
+        if event_count < 0:
+            _check_count("eventCount", event_count, event_name)
+        if users is not None and users < 0:
             _check_count("totalUsers", users, event_name)
-        if duration_ms is not None and not (
-            math.isfinite(duration_ms) and duration_ms >= 0
-        ):
+        if duration_ms is not None and not 0 <= duration_ms < math.inf:
             raise ValueError(
                 f"hover duration {duration_ms!r} on event {event_name!r} is not a "
                 "finite, non-negative number of milliseconds"
@@ -181,7 +181,7 @@ class ReportBuilder:
         user_count = users or 0
 
         if rule.role is EventRole.EXPOSURE and rule.page_level:
-            if is_placeholder(variant_name):
+            if variant_name in PLACEHOLDER_VALUES:
                 self._placeholder_rows += 1
             exposure = self._exposures.get(variant_name)
             if exposure is None:
@@ -189,7 +189,8 @@ class ReportBuilder:
             exposure[0] += user_count
             exposure[1] += event_count
             return
-        if is_placeholder(button_name) or is_placeholder(variant_name):
+        # Both names are normalised, never empty: a set lookup is the whole check.
+        if button_name in PLACEHOLDER_VALUES or variant_name in PLACEHOLDER_VALUES:
             self._placeholder_rows += 1
 
         # Looked up before created: this runs once per GA4 row.

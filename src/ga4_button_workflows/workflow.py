@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.workflow import ActivityCancellationType
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -121,6 +122,8 @@ class ButtonAnalyticsWorkflow:
             schedule_to_close_timeout=StepPolicy.FETCH_SCHEDULE_TO_CLOSE,
             heartbeat_timeout=StepPolicy.FETCH_HEARTBEAT,
             retry_policy=StepPolicy.FETCH_RETRY,
+            # A cancelled analysis ends only once the fetch has stopped.
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         self._done(
             "fetch_ga4_data",
