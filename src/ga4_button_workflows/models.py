@@ -34,6 +34,7 @@ __all__ = [
     "ButtonInsights",
     "ButtonMetrics",
     "ButtonReport",
+    "DailyCounts",
     "DataQuality",
     "EventRole",
     "EventRule",
@@ -395,6 +396,29 @@ class ButtonCounts:
 
 
 @attrs.frozen(kw_only=True)
+class DailyCounts:
+    """One day of one button on one variant, for trends.
+
+    User counts here are for that day alone: they are never added across days.
+    """
+
+    date: datetime.date
+    """The property's calendar day."""
+    button: str
+    """The button."""
+    variant: str
+    """The page variant."""
+    exposed_users: int | None = None
+    """Users exposed that day; None without an exposure event."""
+    exposure_events: int = 0
+    """Exposure events that day."""
+    clicking_users: int = 0
+    """Users who clicked that day."""
+    click_events: int = 0
+    """Click events that day."""
+
+
+@attrs.frozen(kw_only=True)
 class ButtonReport:
     """The compact report the fetch activity returns.
 
@@ -426,6 +450,12 @@ class ButtonReport:
     """GA4 rows folded into this report."""
     pages_fetched: int = 0
     """GA4 pages (requests) it took."""
+    daily: tuple[DailyCounts, ...] = ()
+    """Per day, for the largest buttons; empty when trends were not asked for."""
+    previous_period: Period | None = None
+    """The equally long period just before ``period``, when fetched."""
+    previous_counts: tuple[ButtonCounts, ...] = ()
+    """Counts over ``previous_period`` (users at that period's grain)."""
 
 
 # --- Metrics --------------------------------------------------------------------
