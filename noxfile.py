@@ -30,3 +30,10 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the library with mypy --strict."""
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
     session.run("mypy", "--strict", "src")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks and print one table (``-- --quick`` for smaller sizes)."""
+    session.install("-e", ".[all]")
+    session.run("python", "benchmarks/run.py", *session.posargs)

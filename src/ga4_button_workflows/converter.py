@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 from typing import Any
 
@@ -63,6 +64,14 @@ def make_cattrs_converter() -> cattrs.Converter:
     return converter
 
 
+@functools.cache
+def _shared_converter() -> cattrs.Converter:
+    # The SDK builds a payload converter for every workflow run; sharing one
+    # cattrs converter keeps its generated (un)structure functions, which cost
+    # far more to build than to use. Building them is deterministic.
+    return make_cattrs_converter()
+
+
 class AttrsJSONPayloadConverter(EncodingPayloadConverter):
     """``json/plain`` payloads through cattrs, for attrs models and plain values.
 
@@ -71,7 +80,7 @@ class AttrsJSONPayloadConverter(EncodingPayloadConverter):
     """
 
     def __init__(self, converter: cattrs.Converter | None = None) -> None:
-        self._converter = converter or make_cattrs_converter()
+        self._converter = converter or _shared_converter()
         self._fallback = JSONPlainPayloadConverter()
 
     @property

@@ -379,13 +379,7 @@ class ReportFolder:
         )
         _apply_metadata(self._builder, _pb_metadata(raw.metadata))
         rows = raw.rows
-        self._fold(
-            rows,
-            layout,
-            first_row,
-            dimension_value=operator.attrgetter("value"),
-            columns=operator.attrgetter("dimension_values", "metric_values"),
-        )
+        self._fold_pb_rows(rows, layout, first_row)
         self._builder.pages_fetched += 1
         return PageSummary(
             rows=len(rows),
@@ -412,13 +406,7 @@ class ReportFolder:
         )
         _apply_metadata(self._builder, _json_metadata(report.get("metadata") or {}))
         rows = report.get("rows") or ()
-        self._fold(
-            rows,
-            layout,
-            first_row,
-            dimension_value=_json_value,
-            columns=_json_columns,
-        )
+        self._fold_json_rows(rows, layout, first_row)
         self._builder.pages_fetched += 1
         quota = report.get("propertyQuota")
         return PageSummary(
@@ -441,59 +429,79 @@ class ReportFolder:
                 )
         return layout
 
-    def _fold(  # noqa: PLR0914 - one hot loop, kept in locals for speed
-        self,
-        rows: Iterable[Any],
-        layout: ReportLayout,
-        first_row: int,
-        *,
-        dimension_value: Callable[[Any], str],
-        columns: Callable[[Any], tuple[Any, Any]],
+    def _fold_pb_rows(  # noqa: PLR0914 - one hot loop, kept in locals for speed
+        self, rows: Iterable[Any], layout: ReportLayout, first_row: int
     ) -> None:
         add_row = self._builder.add_row
+        has_button = layout.button_index is not None
+        has_variant = layout.variant_index is not None
+        has_duration = layout.duration_index is not None
         event_at = layout.event_index
-        button_at = layout.button_index
-        variant_at = layout.variant_index
-        users_at = layout.users_index
-        duration_at = layout.duration_index
-        to_ms = layout.duration_to_ms
+        # One C-level call picks the row's cells; absent columns re-pick eventName.
+        pick_dimensions = operator.itemgetter(
+            event_at,
+            event_at if layout.button_index is None else layout.button_index,
+            event_at if layout.variant_index is None else layout.variant_index,
+        )
+        count_columns = set(layout.count_indexes.values()) | {layout.default_count_index}
+        shared_count_at = count_columns.pop() if len(count_columns) == 1 else None
         count_at = layout.count_indexes
         default_count_at = layout.default_count_index
+        users_at = layout.users_index
+        duration_at = users_at if layout.duration_index is None else layout.duration_index
+        pick_metrics = operator.itemgetter(
+            default_count_at if shared_count_at is None else shared_count_at,
+            users_at,
+            duration_at,
+        )
+        to_ms = layout.duration_to_ms
         button: str | None = None
         variant: str | None = None
         duration: float | None = None
         number = first_row - 1
         try:
             for number, row in enumerate(rows, first_row):
-                dimension_values, metric_values = columns(row)
-                event = dimension_value(dimension_values[event_at])
-                if button_at is not None:
-                    button = dimension_value(dimension_values[button_at])
-                if variant_at is not None:
-                    variant = dimension_value(dimension_values[variant_at])
+                event_cell, button_cell, variant_cell = pick_dimensions(
+                    row.dimension_values
+                )
+                event = event_cell.value
+                if has_button:
+                    button = button_cell.value
+                if has_variant:
+                    variant = variant_cell.value
                 if event == OTHER or button == OTHER or variant == OTHER:
                     self._other_row()
                     if event == OTHER:
                         self._builder.rows_read += 1
                         continue
 
-                column = count_at.get(event, default_count_at)
-                text = dimension_value(metric_values[column])
+                metric_values = row.metric_values
+                count_cell, users_cell, duration_cell = pick_metrics(metric_values)
+                if shared_count_at is None:
+                    count_cell = metric_values[count_at.get(event, default_count_at)]
+                text = count_cell.value
                 try:
                     events = int(text)
                 except ValueError:
-                    events = self._whole(text, layout, column, number)
-                text = dimension_value(metric_values[users_at])
+                    events = self._whole_text(
+                        text,
+                        layout,
+                        count_at.get(event, default_count_at),
+                        number,
+                    )
+                text = users_cell.value
                 try:
                     users = int(text)
                 except ValueError:
-                    users = self._whole(text, layout, users_at, number)
-                if duration_at is not None:
-                    text = dimension_value(metric_values[duration_at])
+                    users = self._whole_text(text, layout, users_at, number)
+                if has_duration:
+                    text = duration_cell.value
                     try:
                         duration = int(text) * to_ms
                     except ValueError:
-                        duration = self._number(text, layout, duration_at, number) * to_ms
+                        duration = to_ms * self._number(
+                            text, layout, duration_at, number
+                        )
 
                 add_row(
                     event_name=event,
@@ -505,13 +513,60 @@ class ReportFolder:
                 )
         except ValueError as error:
             raise GA4DataError(f"row {number} of the GA4 report: {error}") from None
+
+    def _fold_json_rows(
+        self, rows: Iterable[JsonObject], layout: ReportLayout, first_row: int
+    ) -> None:
+        add_row = self._builder.add_row
+        number = first_row - 1
+        try:
+            for number, row in enumerate(rows, first_row):
+                dimensions = [_json_value(cell) for cell in row["dimensionValues"]]
+                metrics = [_json_value(cell) for cell in row["metricValues"]]
+                event = dimensions[layout.event_index]
+                button = _cell(dimensions, layout.button_index)
+                variant = _cell(dimensions, layout.variant_index)
+                if OTHER in (event, button, variant):
+                    self._other_row()
+                    if event == OTHER:
+                        self._builder.rows_read += 1
+                        continue
+
+                column = layout.count_indexes.get(event, layout.default_count_index)
+                duration = None
+                if layout.duration_index is not None:
+                    duration = layout.duration_to_ms * self._number(
+                        metrics[layout.duration_index],
+                        layout,
+                        layout.duration_index,
+                        number,
+                    )
+                add_row(
+                    event_name=event,
+                    button=button,
+                    variant=variant,
+                    event_count=self._whole_at(metrics, layout, column, number),
+                    users=self._whole_at(metrics, layout, layout.users_index, number),
+                    duration_ms=duration,
+                )
+        except ValueError as error:
+            raise GA4DataError(f"row {number} of the GA4 report: {error}") from None
         except (IndexError, KeyError, TypeError) as error:
             raise GA4DataError(
-                f"row {number} of the GA4 report does not match its headers "
+                f"row {number} of the saved GA4 report does not match its headers "
                 f"({type(error).__name__}: {error})"
             ) from None
 
-    def _whole(self, text: str, layout: ReportLayout, column: int, row: int) -> int:
+    def _whole_at(
+        self, metrics: Sequence[str], layout: ReportLayout, column: int, row: int
+    ) -> int:
+        text = metrics[column]
+        try:
+            return int(text)
+        except ValueError:
+            return self._whole_text(text, layout, column, row)
+
+    def _whole_text(self, text: str, layout: ReportLayout, column: int, row: int) -> int:
         metric, metric_type = layout.metrics[column]
         value = parse_metric_value(text, metric=metric, metric_type=metric_type, row=row)
         if isinstance(value, float):
@@ -817,5 +872,5 @@ def _json_value(cell: JsonObject) -> str:
     return str(cell.get("value", ""))
 
 
-def _json_columns(row: JsonObject) -> tuple[Any, Any]:
-    return row.get("dimensionValues", ()), row.get("metricValues", ())
+def _cell(values: Sequence[str], column: int | None) -> str | None:
+    return None if column is None else values[column]
