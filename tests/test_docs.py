@@ -1,11 +1,15 @@
 """Every code sample in the docs runs, and the Quickstart shows what the demo prints.
 
 Samples are the ```` ```python ```` fences of ``docs/**/*.md`` and ``README.md``.
-The samples of one page run in order, each in a fresh namespace, all in one
-temporary working directory (so files a sample writes stay out of the
-repository and a later sample of the page can read them). Each runs in a
-thread of its own, so a sample may call ``asyncio.run`` beside pytest-asyncio's
-loop; a sample with top-level ``await`` runs as a coroutine.
+The samples of one page run in order, in one temporary working directory (so
+files a sample writes stay out of the repository, and a later sample of the
+page can read them). Each sample is written to a file there and runs as a
+module of its own, in a thread of its own, the way ``python sample.py`` would
+run it: its code first, then the body of a top-level
+``if __name__ == "__main__":``. Being a file on ``sys.path`` lets Temporal's
+workflow sandbox re-import the workflows a sample defines; the thread lets a
+sample call ``asyncio.run`` beside pytest-asyncio's loop. A sample with
+top-level ``await`` runs as a coroutine.
 
 An HTML comment on the line before a fence says how to run it:
 
@@ -15,20 +19,26 @@ An HTML comment on the line before a fence says how to run it:
     samples show the address a reader would use. A sample that contains
     ``"localhost:7233"`` is treated so without the comment (README.md has none).
 ``<!-- test: ga4_emulator -->``
-    The sample talks to GA4. It runs with a ``GA4Emulator`` serving
-    property ``123456789`` with two weeks of synthetic landing-page traffic up
-    to 2024-05-14, and every ``BetaAnalyticsDataClient()`` in it is replaced by
-    a REST client of that emulator.
+    The sample talks to GA4. It runs while a ``GA4Emulator`` serves property
+    ``123456789`` with two weeks of synthetic landing-page traffic up to
+    2024-05-14: every ``BetaAnalyticsDataClient()`` in it is replaced by a
+    REST client of that emulator, and every ``GA4DataSource(...)`` gets
+    ``client_factory=`` the emulator's asynchronous client.
 ``<!-- test: pytest -->``
-    The sample is a test module: it is written to a file and run with pytest
-    in a subprocess, as a reader would run it.
+    The sample is a test module. The page's test modules are written to
+    ``tests/`` of its working directory and run with pytest in one
+    subprocess after its other samples, as a reader would run them (warnings
+    as errors, and the ``asyncio_default_fixture_loop_scope`` a configured
+    project sets).
 ``<!-- not-tested: reason -->``
     The sample is deliberately partial. Keep these rare.
 
-Fences of other languages are not run, except the Quickstart's demo output
-(the ```` ```text ```` fence after ``<!-- demo-output -->``), which is compared
-with a real ``ga4-buttons demo`` run on every line that does not carry a date,
-an ID, a port, a version or a timing.
+Fences of other languages are not run, except two commands of the
+Quickstart, which run in the background while the samples run: the demo,
+whose output is compared with the ```` ```text ```` fence after
+``<!-- demo-output -->`` on every line that does not carry a date, an ID, a
+port, a version or a timing, and the saved-report walkthrough on
+``docs/examples/landing-page-report.json``.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ import json
 import re
 import subprocess
 import sys
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,16 +65,24 @@ from temporalio.testing import WorkflowEnvironment
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
+SAVED_REPORT = DOCS / "examples" / "landing-page-report.json"
 SAMPLE_TIMEOUT_S = 120
+COMMAND_TIMEOUT_S = 180
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$")
-_MARKER = re.compile(r"^\s*<!--\s*(?P<kind>test|not-tested)\s*:\s*(?P<value>.*?)\s*-->\s*$")
+_MARKER = re.compile(
+    r"^\s*<!--\s*(?P<kind>test|not-tested)\s*:\s*(?P<value>.*?)\s*-->\s*$"
+)
 _KINDS = {"dev_server", "ga4_emulator", "pytest"}
 _DEV_SERVER_ADDRESS = '"localhost:7233"'
 _GA4_CLIENT = "BetaAnalyticsDataClient()"
+_GA4_SOURCE = "GA4DataSource("
 
 EMULATOR_TODAY = datetime.date(2024, 5, 15)
 """The emulator's "today" in ga4_emulator samples; the traffic ends the day before."""
+
+
+# --- finding samples ----------------------------------------------------------------
 
 
 @attrs.frozen
@@ -79,6 +98,10 @@ class Fence:
     @property
     def where(self) -> str:
         return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+    @property
+    def module_name(self) -> str:
+        return f"docs_sample_{self.page.stem.replace('-', '_').lower()}_{self.line}"
 
 
 def fences(page: Path) -> Iterator[Fence]:
@@ -126,25 +149,62 @@ def sample_kind(sample: Fence) -> str:
     return "exec"
 
 
-# --- running samples --------------------------------------------------------------
+# --- running samples ----------------------------------------------------------------
 
 
-def _run_in_thread(function: Callable[[], None]) -> None:
+def _run_in_thread(function: Callable[[], object]) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(function).result(timeout=SAMPLE_TIMEOUT_S)
 
 
-def _exec(sample: Fence, code: str, namespace: dict[str, Any]) -> None:
-    """Run ``code`` as a module, or as a coroutine when it awaits at top level."""
-    compiled = compile(
-        code, sample.where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+def _main_guard(tree: ast.Module) -> ast.If | None:
+    for node in tree.body:
+        if (
+            isinstance(node, ast.If)
+            and ast.unparse(node.test) in ('__name__ == "__main__"', "__name__ == '__main__'")
+        ):
+            return node
+    return None
+
+
+def _compile(tree: ast.Module, path: Path) -> types.CodeType:
+    return compile(
+        tree,
+        str(path),
+        "exec",
+        flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+        dont_inherit=True,  # not this file's `from __future__ import annotations`
     )
-    namespace.setdefault("__name__", "__main__")
-    if compiled.co_flags & inspect.CO_COROUTINE:
-        coroutine = eval(compiled, namespace)  # noqa: S307 - our own docs
-        _run_in_thread(lambda: asyncio.run(coroutine))
-    else:
-        _run_in_thread(lambda: exec(compiled, namespace))  # noqa: S102 - our own docs
+
+
+def _run_module(
+    sample: Fence, code: str, workdir: Path, extra: dict[str, Any] | None = None
+) -> None:
+    """Run ``code`` as ``python sample.py`` would, from a module file in ``workdir``."""
+    path = workdir / f"{sample.module_name}.py"
+    path.write_text(code, encoding="utf-8")
+    tree = ast.parse(code, str(path))
+    guard = _main_guard(tree)
+    steps = [_compile(tree, path)]
+    if guard is not None:
+        steps.append(_compile(ast.Module(body=guard.body, type_ignores=[]), path))
+
+    module = types.ModuleType(sample.module_name)
+    module.__file__ = str(path)
+    module.__dict__.update(extra or {})
+    sys.modules[sample.module_name] = module
+
+    def run() -> None:
+        for step in steps:
+            if step.co_flags & inspect.CO_COROUTINE:
+                asyncio.run(eval(step, module.__dict__))  # noqa: S307 - our own docs
+            else:
+                exec(step, module.__dict__)  # noqa: S102 - our own docs
+
+    try:
+        _run_in_thread(run)
+    finally:
+        del sys.modules[sample.module_name]
 
 
 def _emulator_events() -> list[Any]:
@@ -170,14 +230,15 @@ def _run_sample(
     sample: Fence, kind: str, dev_env: WorkflowEnvironment, workdir: Path
 ) -> None:
     code = sample.code
-    namespace: dict[str, Any] = {}
     if kind == "dev_server":
         address = f'"{dev_env.client.service_client.config.target_host}"'
-        _exec(sample, code.replace(_DEV_SERVER_ADDRESS, address), namespace)
+        _run_module(sample, code.replace(_DEV_SERVER_ADDRESS, address), workdir)
     elif kind == "ga4_emulator":
         from ga4_button_workflows.testing import GA4Emulator
 
-        assert _GA4_CLIENT in code, f"{sample.where}: no {_GA4_CLIENT} to replace"
+        assert _GA4_CLIENT in code or _GA4_SOURCE in code, (
+            f"{sample.where}: no {_GA4_CLIENT} or {_GA4_SOURCE} to point at the emulator"
+        )
         with GA4Emulator(
             _emulator_events(),
             custom_dimensions=["button_type", "page_variant"],
@@ -185,24 +246,36 @@ def _run_sample(
             today=EMULATOR_TODAY,
             time_zone="UTC",
         ) as emulator:
-            namespace["_docs_emulator"] = emulator
             code = code.replace(_GA4_CLIENT, '_docs_emulator.client("rest")')
-            _exec(sample, code, namespace)
-    elif kind == "pytest":
-        module = workdir / f"test_sample_line_{sample.line}.py"
-        module.write_text(code, encoding="utf-8")
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "-W", "error", str(module)],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=SAMPLE_TIMEOUT_S,
-            check=False,
-        )
-        assert result.returncode == 0, f"{sample.where}:\n{result.stdout}{result.stderr}"
+            code = code.replace(
+                _GA4_SOURCE, f"{_GA4_SOURCE}client_factory=_docs_emulator.async_client, "
+            )
+            _run_module(sample, code, workdir, {"_docs_emulator": emulator})
     else:
-        _exec(sample, code, namespace)
+        _run_module(sample, code, workdir)
+
+
+def _run_test_modules(samples: list[Fence], workdir: Path) -> None:
+    folder = workdir / "tests"
+    folder.mkdir(exist_ok=True)
+    for sample in samples:
+        (folder / f"test_{sample.module_name}.py").write_text(sample.code, "utf-8")
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-W", "error"),
+            *("-p", "no:cacheprovider"),
+            *("-p", "no:hypothesispytest"),  # 1.5 s of imports no sample needs
+            *("-o", "asyncio_default_fixture_loop_scope=function"),
+            str(folder),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=SAMPLE_TIMEOUT_S,
+        check=False,
+    )
+    where = ", ".join(sample.where for sample in samples)
+    assert result.returncode == 0, f"{where}:\n{result.stdout}{result.stderr}"
 
 
 PAGES_WITH_SAMPLES = [page for page in PAGES if python_samples(page)]
@@ -216,14 +289,19 @@ async def test_every_python_sample_of_the_page_runs(
     dev_env: WorkflowEnvironment,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    background_commands: dict[str, Command],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
+    test_modules = []
     for sample in python_samples(page):
         kind = sample_kind(sample)
-        if kind == "skip":
-            continue
-        await asyncio.to_thread(_run_sample, sample, kind, dev_env, tmp_path)
+        if kind == "pytest":
+            test_modules.append(sample)
+        elif kind != "skip":
+            await asyncio.to_thread(_run_sample, sample, kind, dev_env, tmp_path)
+    if test_modules:
+        await asyncio.to_thread(_run_test_modules, test_modules, tmp_path)
 
 
 def test_samples_are_rarely_left_untested() -> None:
@@ -236,11 +314,68 @@ def test_samples_are_rarely_left_untested() -> None:
 def test_markers_stand_before_python_fences_only() -> None:
     for page in PAGES:
         for fence in fences(page):
-            if fence.marker is not None and fence.marker[1] != "":
+            if fence.marker is not None:
                 assert fence.language in ("python", "py"), fence.where
 
 
-# --- the Quickstart's demo output ---------------------------------------------------
+# --- the Quickstart's commands, run in the background ---------------------------------
+
+
+@attrs.frozen
+class Command:
+    """A ``ga4-buttons`` command running in the background."""
+
+    process: subprocess.Popen[str]
+    output: Path
+
+    def finished(self) -> str:
+        """Wait for the command and return its output; it must succeed."""
+        returncode = self.process.wait(timeout=COMMAND_TIMEOUT_S)
+        text = self.output.read_text(encoding="utf-8")
+        assert returncode == 0, text
+        return text
+
+
+@pytest.fixture(scope="module")
+def background_commands(
+    tmp_path_factory: pytest.TempPathFactory, dev_env: WorkflowEnvironment
+) -> Iterator[dict[str, Command]]:
+    """Start the Quickstart's two commands, to overlap with the samples.
+
+    The demo starts its own dev server, as on the page; the walkthrough runs on
+    the session's, to spare the machine a third server.
+    """
+    address = dev_env.client.service_client.config.target_host
+    commands = {
+        "demo": ["demo"],
+        "walkthrough": [
+            *("analyze", "--address", address),
+            *("--report-file", str(SAVED_REPORT), "--json"),
+        ],
+    }
+    if importlib.util.find_spec("ga4_button_workflows.sources.report_file") is None:
+        del commands["walkthrough"]
+    started = {}
+    for name, arguments in commands.items():
+        folder = tmp_path_factory.mktemp(name)
+        output = folder / "output.txt"
+        with output.open("w", encoding="utf-8") as stream:
+            process = subprocess.Popen(  # noqa: S603 - our own command
+                [sys.executable, "-m", "ga4_button_workflows.cli", *arguments],
+                cwd=folder,
+                stdout=stream,
+                # The demo's page shows both streams; the walkthrough's JSON is
+                # standard output alone.
+                stderr=subprocess.STDOUT if name == "demo" else subprocess.DEVNULL,
+                text=True,
+            )
+        started[name] = Command(process, output)
+    yield started
+    for command in started.values():
+        if command.process.poll() is None:
+            command.process.kill()
+        command.process.wait()
+
 
 _VOLATILE = [
     (re.compile(r"\d{4}-\d{2}-\d{2}"), "<date>"),
@@ -252,53 +387,51 @@ _VOLATILE = [
 _SERVER_BANNER = re.compile(r"^Temporal (CLI|Server|Persistence|Metrics|UI)\b")
 
 
-def _comparable(text: str) -> list[str]:
+def _comparable(text: str) -> tuple[list[str], list[str]]:
+    """The output's lines with volatile parts masked, and its progress lines.
+
+    Progress lines are compared as a set: the save and notification branches
+    run in parallel, so either may finish first.
+    """
     lines = []
+    progress = []
     for line in text.splitlines():
         if _SERVER_BANNER.match(line):
             continue  # the dev server's own banner: versions and ports
         for pattern, replacement in _VOLATILE:
             line = pattern.sub(replacement, line)
+        if line.startswith("  [<time>] "):
+            progress.append(line.rstrip())
+            line = "  [<time>] <step>"
         lines.append(line.rstrip())
     while lines and not lines[-1]:
         lines.pop()
-    return lines
+    return lines, sorted(progress)
 
 
 def _shown_demo_output() -> str:
     page = DOCS / "quickstart.md"
     text = page.read_text(encoding="utf-8")
-    marker = text.index("<!-- demo-output -->")
-    shown = next(
-        fence for fence in fences(page) if text.count("\n", 0, marker) < fence.line
-    )
+    marker_line = text[: text.index("<!-- demo-output -->")].count("\n") + 1
+    shown = next(fence for fence in fences(page) if fence.line > marker_line)
     assert shown.language == "text"
     return shown.code
 
 
 @pytest.mark.slow
-def test_quickstart_shows_what_the_demo_prints(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ga4_button_workflows.cli", "demo"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+def test_quickstart_shows_what_the_demo_prints(
+    background_commands: dict[str, Command],
+) -> None:
+    printed = background_commands["demo"].finished()
 
-    assert result.returncode == 0, result.stdout
-    assert _comparable(_shown_demo_output()) == _comparable(result.stdout)
-
-
-# --- the Quickstart's saved-report walkthrough -----------------------------------------
+    assert _comparable(_shown_demo_output()) == _comparable(printed)
 
 
 def test_saved_report_example_is_a_runreport_response() -> None:
-    document = json.loads((DOCS / "examples" / "landing-page-report.json").read_text())
+    document = json.loads(SAVED_REPORT.read_text(encoding="utf-8"))
     dimensions = [header["name"] for header in document["dimensionHeaders"]]
     metrics = [header["name"] for header in document["metricHeaders"]]
+
     assert dimensions == [
         "eventName",
         "customEvent:button_type",
@@ -308,22 +441,15 @@ def test_saved_report_example_is_a_runreport_response() -> None:
     assert int(document["rowCount"]) == len(document["rows"])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("ga4_button_workflows.sources.report_file") is None,
     reason="ga4_button_workflows.sources.report_file is not written yet",
 )
-def test_saved_report_walkthrough_prints_the_insights_json(tmp_path: Path) -> None:
-    report = DOCS / "examples" / "landing-page-report.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "ga4_button_workflows.cli", "analyze",
-         "--report-file", str(report), "--json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+def test_saved_report_walkthrough_names_the_demos_picks(
+    background_commands: dict[str, Command],
+) -> None:
+    document = json.loads(background_commands["walkthrough"].finished())
 
-    assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
-    assert document["best_performing_button"]
+    assert document["best_performing_button"] == "cta on colors"
+    assert document["worst_performing_button"] == "feature_card on typography"

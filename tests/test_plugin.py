@@ -43,7 +43,7 @@ def test_plugin_registers_bound_methods_not_the_class() -> None:
     plugin = _plugin()
     assert plugin.bound_activities is not None
     activities = plugin.bound_activities.activities()
-    assert len(activities) == 5
+    assert len(activities) == 6
     assert all(inspect.ismethod(method) for method in activities)
     assert all(method.__self__ is plugin.bound_activities for method in activities)
 
@@ -92,7 +92,7 @@ def test_plugin_appends_to_the_hosts_workflows_and_activities() -> None:
         }  # type: ignore[typeddict-item]
     )
     assert config["activities"][0] is host_activity
-    assert len(config["activities"]) == 6
+    assert len(config["activities"]) == 7
     assert list(config["workflows"])[:2] == [HostWorkflow, ButtonAnalyticsWorkflow]
 
 
@@ -101,7 +101,7 @@ def test_activity_only_plugin_registers_no_workflow() -> None:
         {"client": _client_stub()}  # type: ignore[typeddict-item]
     )
     assert "workflows" not in config or not config["workflows"]
-    assert len(config["activities"]) == 5
+    assert len(config["activities"]) == 6
 
 
 def test_worker_on_a_client_without_our_converter_is_refused() -> None:

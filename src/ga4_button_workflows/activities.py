@@ -10,10 +10,12 @@ import datetime
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from ga4_button_workflows import names
+from ga4_button_workflows.alerts import deliver_alerts
 from ga4_button_workflows.insights import generate_insights
 from ga4_button_workflows.metrics import compute_metrics
 from ga4_button_workflows.models import (
@@ -22,17 +24,27 @@ from ga4_button_workflows.models import (
     BranchStatus,
     ButtonInsights,
     ButtonReport,
+    ChangeAlertsRequest,
+    ChangeFinding,
     FetchRequest,
     MetricsReport,
     NotificationRequest,
     SaveRequest,
+    local_date,
 )
 from ga4_button_workflows.ports import (
     ButtonDataSource,
     FetchContext,
     InsightStore,
     Notifier,
+    TrendStore,
     as_notifiers,
+)
+from ga4_button_workflows.trends import (
+    TrendConfig,
+    baseline_for,
+    daily_series,
+    period_over_period,
 )
 
 __all__ = ["ButtonAnalyticsActivities"]
@@ -51,6 +63,9 @@ class ButtonAnalyticsActivities:
             saving is skipped and deliveries are remembered only by this
             process.
         notifier: One notifier or several; none skips notifying.
+        trend_config: When a change is a finding and when it alerts.
+        analysis_url: A link to an analysis for alerts, with ``{analysis_id}``
+            in it, e.g. ``"https://analytics.example.com/analysis/{analysis_id}"``.
     """
 
     def __init__(
@@ -58,6 +73,9 @@ class ButtonAnalyticsActivities:
         source: ButtonDataSource | Mapping[str, ButtonDataSource] | None,
         store: InsightStore | None = None,
         notifier: Notifier | Sequence[Notifier] | None = None,
+        *,
+        trend_config: TrendConfig | None = None,
+        analysis_url: str | None = None,
     ) -> None:
         if source is None or isinstance(source, ButtonDataSource):
             self._sources: dict[str, ButtonDataSource] = (
@@ -68,6 +86,8 @@ class ButtonAnalyticsActivities:
         self._store = store
         self._notifiers = as_notifiers(notifier)
         self._local_deliveries: set[tuple[str, str]] = set()
+        self._trend_config = trend_config or TrendConfig()
+        self._analysis_url = analysis_url
 
     def activities(self) -> list[Callable[..., Any]]:
         """The bound activity methods, ready for ``Worker(activities=...)``."""
@@ -77,6 +97,7 @@ class ButtonAnalyticsActivities:
             self.generate_button_insights,
             self.save_insights_to_database,
             self.send_insights_notification,
+            self.send_change_alerts,
         ]
 
     @activity.defn(name=names.FETCH_GA4_DATA)
@@ -98,7 +119,9 @@ class ButtonAnalyticsActivities:
                 "Resuming the GA4 fetch from attempt %d's checkpoint",
                 info.attempt - 1,
             )
-        report = await source.fetch_report(request, context)
+        report = await self._with_history(
+            await source.fetch_report(request, context), request
+        )
         activity.logger.info(
             "Fetched %d rows in %d pages for property %s over %s",
             report.rows_read,
@@ -108,10 +131,46 @@ class ButtonAnalyticsActivities:
         )
         return report
 
+    async def _with_history(
+        self, report: ButtonReport, request: FetchRequest
+    ) -> ButtonReport:
+        """Keep the report's days in the store and find its baseline there."""
+        store = self._store
+        if store is None:
+            return report
+        today = local_date(_utc_now(), report.time_zone or request.time_zone)
+        trend_store = _trend_store(store)
+        if report.daily and trend_store is not None:
+            # Restated days replace what the store holds; today is incomplete.
+            complete = [row for row in report.daily if row.date < today]
+            await trend_store.save_daily(report.property_id, complete)
+        if report.previous_counts:
+            return report
+        baseline = baseline_for(report, await store.latest_analysis(report.property_id))
+        if baseline is None:
+            return report
+        return attrs.evolve(
+            report, previous_period=baseline.period, previous_counts=baseline.counts
+        )
+
     @activity.defn(name=names.PROCESS_BUTTON_METRICS)
     async def process_button_metrics(self, report: ButtonReport) -> MetricsReport:
-        """Compute per-button metrics and variant comparisons."""
-        return compute_metrics(report)
+        """Compute per-button metrics, variant comparisons, trend and changes."""
+        metrics = compute_metrics(report)
+        today = local_date(_utc_now(), report.time_zone or "UTC")
+        trend = daily_series(report.daily, today=today, config=self._trend_config)
+        changes: tuple[ChangeFinding, ...] = ()
+        if report.previous_period is not None and report.previous_counts:
+            quality = report.quality
+            changes = period_over_period(
+                report.counts,
+                report.previous_counts,
+                current_period=report.period,
+                previous_period=report.previous_period,
+                config=self._trend_config,
+                flagged=quality.thresholded or quality.sampled or quality.other_row,
+            )
+        return attrs.evolve(metrics, trend=trend, changes=changes)
 
     @activity.defn(name=names.GENERATE_BUTTON_INSIGHTS)
     async def generate_button_insights(self, metrics: MetricsReport) -> ButtonInsights:
@@ -183,6 +242,42 @@ class ButtonAnalyticsActivities:
             status=BranchStatus.DONE, detail="sent to " + ", ".join(sent)
         )
 
+    @activity.defn(name=names.SEND_CHANGE_ALERTS)
+    async def send_change_alerts(self, request: ChangeAlertsRequest) -> BranchOutcome:
+        """Alert on significant changes, once per change unless it worsens."""
+        if not any(finding.alert for finding in request.changes):
+            return BranchOutcome(
+                status=BranchStatus.SKIPPED, detail="no change to alert"
+            )
+        if not self._notifiers:
+            return BranchOutcome(status=BranchStatus.SKIPPED, detail="no notifier")
+        store = _trend_store(self._store)
+        if store is None:
+            return BranchOutcome(
+                status=BranchStatus.SKIPPED, detail="the store keeps no alert state"
+            )
+        url = (
+            self._analysis_url.format(analysis_id=request.analysis_id)
+            if self._analysis_url
+            else None
+        )
+        sent = await deliver_alerts(
+            request.changes,
+            property_id=request.property_id,
+            analysis_id=request.analysis_id,
+            store=store,
+            notifiers=self._notifiers,
+            config=self._trend_config,
+            analysis_url=url,
+        )
+        if not sent:
+            return BranchOutcome(
+                status=BranchStatus.ALREADY_DONE, detail="no new change to alert"
+            )
+        return BranchOutcome(
+            status=BranchStatus.DONE, detail=f"{len(sent)} change alerts sent"
+        )
+
     def _source(self, name: str | None) -> ButtonDataSource:
         if not self._sources:
             raise ApplicationError(
@@ -232,6 +327,10 @@ def _notification_error(failures: list[tuple[str, BaseException]]) -> Applicatio
         non_retryable=permanent,
         next_retry_delay=max(retry_delays) if retry_delays else None,
     )
+
+
+def _trend_store(store: object) -> TrendStore | None:
+    return store if isinstance(store, TrendStore) else None
 
 
 def _utc_now() -> datetime.datetime:

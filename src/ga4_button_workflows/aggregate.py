@@ -50,6 +50,14 @@ def normalise_dimension_value(value: str | None) -> str:
     return stripped or NOT_SET
 
 
+# Enum members looked up once: attribute access on an Enum class costs more than
+# the comparison, and these compare once per GA4 row.
+_EXPOSURE = EventRole.EXPOSURE
+_HOVER = EventRole.HOVER
+_HOVER_END = EventRole.HOVER_END
+_CLICK = EventRole.CLICK
+
+
 @attrs.define
 class _Accumulator:
     exposed_users: int = 0
@@ -69,17 +77,17 @@ class _Accumulator:
         # XXX: users of two event names with the same role (two click events
         # for one button) are added, an upper bound: GA4 cannot deduplicate
         # users across rows. The presets use one event name per role and button.
-        if role is EventRole.EXPOSURE:
+        if role is _EXPOSURE:
             self.has_own_exposure = True
             self.exposed_users += users
             self.exposure_events += events
-        elif role is EventRole.HOVER:
+        elif role is _HOVER:
             self.hovering_users += users
             self.hover_events += events
-        elif role is EventRole.HOVER_END:
+        elif role is _HOVER_END:
             self.hover_end_users += users
             self.hover_end_events += events
-        elif role is EventRole.CLICK:
+        elif role is _CLICK:
             self.clicking_users += users
             self.click_events += events
         else:
@@ -155,10 +163,9 @@ class ReportBuilder:
             ValueError: a count is negative, or a number is NaN or infinite.
         """
         # Checked inline, then explained by _check_count: this runs once per row.
-        if event_count < 0:
+        if event_count < 0 or (users is not None and users < 0):
             _check_count("eventCount", event_count, event_name)
-        if users is not None and users < 0:
-            _check_count("totalUsers", users, event_name)
+            _check_count("totalUsers", users or 0, event_name)
         if duration_ms is not None and not 0 <= duration_ms < math.inf:
             raise ValueError(
                 f"hover duration {duration_ms!r} on event {event_name!r} is not a "
@@ -170,17 +177,17 @@ class ReportBuilder:
         if rule is None:
             self._ignored_events.add(event_name)
             return
-        variant_name = (
-            normalise_dimension_value(variant)
-            if self._schema.variant_dimension
-            else self._schema.default_variant
-        )
-        button_name = normalise_dimension_value(button)
+        # normalise_dimension_value, inlined.
+        if self._schema.variant_dimension:
+            variant_name = (variant.strip() or NOT_SET) if variant else NOT_SET
+        else:
+            variant_name = self._schema.default_variant
+        button_name = (button.strip() or NOT_SET) if button else NOT_SET
         if button_name == NOT_SET and rule.button is not None:
             button_name = rule.button
         user_count = users or 0
 
-        if rule.role is EventRole.EXPOSURE and rule.page_level:
+        if rule.page_level and rule.role is _EXPOSURE:
             if variant_name in PLACEHOLDER_VALUES:
                 self._placeholder_rows += 1
             exposure = self._exposures.get(variant_name)

@@ -45,6 +45,8 @@ from ga4_button_workflows.metrics import MetricsConfig
 from ga4_button_workflows.models import (
     ButtonInsights,
     ButtonMetrics,
+    ChangeDirection,
+    ChangeFinding,
     MetricsReport,
     Recommendation,
     VariantComparison,
@@ -53,6 +55,7 @@ from ga4_button_workflows.models import (
     is_placeholder,
 )
 from ga4_button_workflows.stats import Interval
+from ga4_button_workflows.trends import describe_change
 
 __all__ = [
     "InsightsConfig",
@@ -591,6 +594,45 @@ def _rule_recommendations(
             yield functools.partial(_rule_record, entry, kind, config)
 
 
+def _change_recommendations(metrics: MetricsReport) -> Iterator[_Pending]:
+    """Significant changes since the previous period, drops first."""
+    for finding in sorted(
+        metrics.changes,
+        key=lambda f: (f.direction is not ChangeDirection.DROP, f.label),
+    ):
+        yield functools.partial(_change_record, finding)
+
+
+def _change_record(finding: ChangeFinding) -> Recommendation:
+    dropped = finding.direction is ChangeDirection.DROP
+    since = f"since {finding.previous_period}"
+    text = (
+        f"⚠️ Click-through dropped {since} for {describe_change(finding)}"
+        if dropped
+        else f"✅ Click-through rose {since} for {describe_change(finding)}"
+    )
+    interval = finding.change_interval
+    return Recommendation(
+        kind="ctr_drop" if dropped else "ctr_rise",
+        text=text,
+        button=finding.button,
+        variant=finding.variant,
+        evidence={
+            "previous_rate": _evidence_number(finding.previous_rate),
+            "current_rate": _evidence_number(finding.current_rate),
+            "relative_change": _evidence_number(finding.relative_change),
+            "change_lower": None
+            if interval is None
+            else _evidence_number(interval.lower),
+            "change_upper": None
+            if interval is None
+            else _evidence_number(interval.upper),
+            "adjusted_p_value": _evidence_number(finding.adjusted_p_value),
+            "alert": "yes" if finding.alert else "no",
+        },
+    )
+
+
 def _warnings(
     metrics: MetricsReport, config: InsightsConfig, *, unranked: bool
 ) -> list[Recommendation]:
@@ -896,6 +938,7 @@ def generate_insights(
     recommendations = _cap(
         itertools.chain(
             (functools.partial(_ready, item) for item in warnings),
+            _change_recommendations(metrics),
             _comparison_recommendations(metrics, config),
             _rule_recommendations(metrics, config),
         ),
@@ -930,6 +973,8 @@ def generate_insights(
         recommendation_details=tuple(recommendations),
         caveats=tuple(caveats),
         schema_name=metrics.schema_name,
+        trend=metrics.trend,
+        changes=metrics.changes,
     )
 
 

@@ -34,6 +34,9 @@ __all__ = [
     "ButtonInsights",
     "ButtonMetrics",
     "ButtonReport",
+    "ChangeAlertsRequest",
+    "ChangeDirection",
+    "ChangeFinding",
     "DailyCounts",
     "DataQuality",
     "EventRole",
@@ -48,6 +51,7 @@ __all__ = [
     "Recommendation",
     "SaveRequest",
     "StepProgress",
+    "TrendPoint",
     "VariantComparison",
     "VariantExposure",
     "VariantStanding",
@@ -565,6 +569,82 @@ class VariantStanding:
     """Posterior probability that its CTR is the highest."""
 
 
+# --- Trends -----------------------------------------------------------------------
+
+
+class ChangeDirection(str, enum.Enum):
+    """Which way a click-through rate moved between two periods."""
+
+    DROP = "drop"
+    """The current period's rate is lower than the previous period's."""
+    RISE = "rise"
+    """The current period's rate is higher than the previous period's."""
+
+
+@attrs.frozen(kw_only=True)
+class TrendPoint:
+    """One day of one button on one page variant."""
+
+    date: datetime.date
+    """The property's calendar day."""
+    button: str
+    """The button."""
+    variant: str
+    """The page variant."""
+    exposed_users: int | None
+    """Users exposed that day; None when the schema has no exposure event."""
+    clicking_users: int
+    """Users who clicked that day."""
+    click_through_rate: float | None
+    """Clicking users / exposed users (capped at 1); None without exposures."""
+    interval: Interval | None
+    """Wilson interval of the click-through rate, at ``TrendConfig.confidence``."""
+
+
+@attrs.frozen(kw_only=True)
+class ChangeFinding:
+    """A significant change of one button's click-through rate between periods."""
+
+    button: str
+    """The button."""
+    variant: str
+    """The page variant."""
+    direction: ChangeDirection
+    """Whether the rate dropped or rose."""
+    previous_period: Period
+    """The earlier period, the baseline."""
+    current_period: Period
+    """The period analysed."""
+    previous_rate: float
+    """Click-through rate over the previous period."""
+    current_rate: float
+    """Click-through rate over the current period."""
+    difference: float
+    """Current rate - previous rate, absolute (0.01 = 1 point)."""
+    relative_change: float | None
+    """Current rate / previous rate - 1 (-0.3 = a 30% drop); None when the
+    previous rate was 0."""
+    change_interval: Interval | None
+    """Delta-method interval of ``relative_change``, at ``confidence``."""
+    p_value: float
+    """Two-sided pooled z-test p-value, unadjusted."""
+    adjusted_p_value: float
+    """Holm-adjusted across every comparison of the analysis."""
+    previous_exposed_users: int
+    """Users exposed over the previous period."""
+    current_exposed_users: int
+    """Users exposed over the current period."""
+    confidence: float = 0.95
+    """Confidence level of ``change_interval``."""
+    alert: bool = False
+    """True when the change is large enough to tell people about."""
+
+    @property
+    def label(self) -> str:
+        """How messages name the button, e.g. ``"cta on colors"``."""
+        return f"{self.button} on {self.variant}"
+
+
 @attrs.frozen(kw_only=True)
 class MetricsReport:
     """The output of the metrics activity."""
@@ -593,6 +673,11 @@ class MetricsReport:
     """Caveats carried from the report."""
     time_zone: str | None = None
     """The property's time zone."""
+    trend: tuple[TrendPoint, ...] = ()
+    """Daily click-through of the largest button x variant series; a missing
+    day is a gap."""
+    changes: tuple[ChangeFinding, ...] = ()
+    """Significant changes since the equally long previous period."""
 
 
 # --- Insights -------------------------------------------------------------------
@@ -654,6 +739,12 @@ class ButtonInsights:
     """Data-quality caveats in plain words."""
     schema_name: str = ""
     """The event schema used."""
+    trend: tuple[TrendPoint, ...] = ()
+    """Daily click-through of the largest button x variant series; a missing
+    day is a gap, never a zero."""
+    changes: tuple[ChangeFinding, ...] = ()
+    """Significant click-through changes since the equally long previous
+    period, Holm-corrected."""
 
 
 # --- Saving, notifying and the outcome -----------------------------------------
@@ -681,6 +772,18 @@ class NotificationRequest:
     """Stable ID of the analysis; deliveries are recorded against it."""
     insights: ButtonInsights
     """What to tell people."""
+
+
+@attrs.frozen(kw_only=True)
+class ChangeAlertsRequest:
+    """The input of the change-alert activity."""
+
+    analysis_id: str
+    """Stable ID of the analysis; alerts refer to it."""
+    property_id: str
+    """The numeric GA4 property ID; alert state is kept per property."""
+    changes: tuple[ChangeFinding, ...]
+    """The analysis's change findings; those marked ``alert`` are sent."""
 
 
 @attrs.frozen(kw_only=True)
@@ -758,6 +861,10 @@ class AnalysisOutcome:
     """GA4 rows read."""
     pages_fetched: int = 0
     """GA4 pages fetched."""
+    alerted: BranchOutcome = attrs.field(
+        factory=lambda: BranchOutcome(status=BranchStatus.SKIPPED)
+    )
+    """What the change-alert branch did."""
 
 
 @attrs.frozen(kw_only=True)

@@ -10,6 +10,7 @@ __all__ = [
     "PROCESS_BUTTON_METRICS",
     "PROPERTIES_WORKFLOW_TYPE",
     "SAVE_INSIGHTS_TO_DATABASE",
+    "SEND_CHANGE_ALERTS",
     "SEND_INSIGHTS_NOTIFICATION",
     "WORKFLOW_TYPE",
 ]
@@ -23,6 +24,7 @@ PROCESS_BUTTON_METRICS = ACTIVITY_PREFIX + "process_button_metrics"
 GENERATE_BUTTON_INSIGHTS = ACTIVITY_PREFIX + "generate_button_insights"
 SAVE_INSIGHTS_TO_DATABASE = ACTIVITY_PREFIX + "save_insights_to_database"
 SEND_INSIGHTS_NOTIFICATION = ACTIVITY_PREFIX + "send_insights_notification"
+SEND_CHANGE_ALERTS = ACTIVITY_PREFIX + "send_change_alerts"
 
 WORKFLOW_TYPE = "ButtonAnalyticsWorkflow"
 """The workflow type name."""

@@ -15,6 +15,7 @@ from ga4_button_workflows.converter import (
     install_converter,
 )
 from ga4_button_workflows.ports import ButtonDataSource, InsightStore, Notifier
+from ga4_button_workflows.trends import TrendConfig
 from ga4_button_workflows.workflow import (
     ButtonAnalyticsWorkflow,
     PropertiesAnalyticsWorkflow,
@@ -56,6 +57,10 @@ class ButtonAnalyticsPlugin(SimplePlugin):
         workflows: Register the workflow. Turn off for an activity-only worker.
         activities: Register the activities. Turn off for a workflow-only
             worker, which then needs no source.
+        trend_config: When a change since the previous period is a finding
+            and when it alerts.
+        analysis_url: A link to an analysis for alerts, with ``{analysis_id}``
+            in it.
 
     Raises:
         ValueError: activities are wanted but no source was given, or both
@@ -70,6 +75,8 @@ class ButtonAnalyticsPlugin(SimplePlugin):
         notifier: Notifier | Sequence[Notifier] | None = None,
         workflows: bool = True,
         activities: bool = True,
+        trend_config: TrendConfig | None = None,
+        analysis_url: str | None = None,
     ) -> None:
         if not (workflows or activities):
             raise ValueError(
@@ -83,7 +90,15 @@ class ButtonAnalyticsPlugin(SimplePlugin):
                 "workflow-only worker"
             )
         self.bound_activities = (
-            ButtonAnalyticsActivities(source, store, notifier) if activities else None
+            ButtonAnalyticsActivities(
+                source,
+                store,
+                notifier,
+                trend_config=trend_config,
+                analysis_url=analysis_url,
+            )
+            if activities
+            else None
         )
         super().__init__(
             "ga4_button_workflows.ButtonAnalyticsPlugin",

@@ -7,6 +7,7 @@ asyncio activities; wrap blocking work in :func:`asyncio.to_thread`.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -15,10 +16,11 @@ from ga4_button_workflows.models import (
     AnalysisRecord,
     ButtonInsights,
     ButtonReport,
+    DailyCounts,
     FetchRequest,
 )
 
-__all__ = ["ButtonDataSource", "FetchContext", "InsightStore", "Notifier"]
+__all__ = ["ButtonDataSource", "FetchContext", "InsightStore", "Notifier", "TrendStore"]
 
 _StateT = TypeVar("_StateT")
 
@@ -122,6 +124,47 @@ class InsightStore(Protocol):
 
     async def record_delivery(self, analysis_id: str, channel: str) -> None:
         """Remember that the notification for the analysis reached ``channel``."""
+        ...
+
+
+@runtime_checkable
+class TrendStore(Protocol):
+    """Optional: where daily rows and change-alert state are kept, per property.
+
+    A store that also implements this keeps the history behind trends and
+    remembers which change alerts went out. The library's SQL, JSON-file and
+    memory stores do. Every write is idempotent.
+    """
+
+    async def save_daily(self, property_id: str, rows: Sequence[DailyCounts]) -> None:
+        """Insert or replace the rows, keyed by property, date, button and variant.
+
+        GA4 restates recent days, so a row for a day already stored replaces
+        it: a re-run over overlapping days never counts a day twice. Rows for
+        other days and other series are left as they are.
+        """
+        ...
+
+    async def daily_history(
+        self, property_id: str, *, start: datetime.date, end: datetime.date
+    ) -> list[DailyCounts]:
+        """Return the stored rows from ``start`` to ``end`` (inclusive).
+
+        Sorted by date, button and variant; days without a row are absent.
+        """
+        ...
+
+    async def sent_alerts(self, property_id: str) -> dict[str, float]:
+        """Return the property's alert keys, each with its last alerted change."""
+        ...
+
+    async def record_alert(
+        self, property_id: str, key: str, relative_change: float, analysis_id: str
+    ) -> None:
+        """Remember that the alert ``key`` went out for ``relative_change``.
+
+        Recording a key again replaces its relative change and analysis.
+        """
         ...
 
 

@@ -13,13 +13,13 @@ from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.workflow import ActivityCancellationType
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     ChildWorkflowError,
     FailureError,
 )
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     import attrs
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         BranchStatus,
         ButtonInsights,
         ButtonReport,
+        ChangeAlertsRequest,
         FetchRequest,
         MetricsReport,
         NotificationRequest,
@@ -157,10 +158,16 @@ class ButtonAnalyticsWorkflow:
             f"{len(insights.recommendations)} recommendations",
         )
 
-        saved, notified = await asyncio.gather(
+        branches = [
             self._save(analysis_id, info.workflow_id, info.run_id, insights),
             self._notify(analysis_id, insights, wanted=request.notify),
-        )
+        ]
+        # Histories recorded before change alerts existed replay without them.
+        if workflow.patched("change-alerts"):
+            branches.append(
+                self._alert(analysis_id, property_id, insights, wanted=request.notify)
+            )
+        saved, notified, *alerted = await asyncio.gather(*branches)
         return AnalysisOutcome(
             analysis_id=analysis_id,
             property_id=property_id,
@@ -170,6 +177,11 @@ class ButtonAnalyticsWorkflow:
             notified=notified,
             rows_read=report.rows_read,
             pages_fetched=report.pages_fetched,
+            alerted=alerted[0]
+            if alerted
+            else BranchOutcome(
+                status=BranchStatus.SKIPPED, detail="recorded before change alerts"
+            ),
         )
 
     def _validate(self, request: AnalysisRequest) -> tuple[str, Period]:
@@ -214,6 +226,31 @@ class ButtonAnalyticsWorkflow:
                 NotificationRequest(analysis_id=analysis_id, insights=insights),
             )
         self._done("send_insights_notification", outcome.status.value)
+        return outcome
+
+    async def _alert(
+        self,
+        analysis_id: str,
+        property_id: str,
+        insights: ButtonInsights,
+        *,
+        wanted: bool,
+    ) -> BranchOutcome:
+        if not wanted:
+            return BranchOutcome(status=BranchStatus.SKIPPED, detail="not requested")
+        if not any(finding.alert for finding in insights.changes):
+            return BranchOutcome(
+                status=BranchStatus.SKIPPED, detail="no change to alert"
+            )
+        outcome = await self._branch(
+            names.SEND_CHANGE_ALERTS,
+            ChangeAlertsRequest(
+                analysis_id=analysis_id,
+                property_id=property_id,
+                changes=insights.changes,
+            ),
+        )
+        self._done("send_change_alerts", outcome.status.value)
         return outcome
 
     async def _branch(self, activity_name: str, argument: object) -> BranchOutcome:

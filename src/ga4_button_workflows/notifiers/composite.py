@@ -6,6 +6,7 @@ the list instead. The composite is for places that accept exactly one
 notifier. It keeps the same guarantee on its own: each child's delivery is
 recorded under the child's channel (in ``store`` when given, else in this
 object's memory), so a retried send repeats only the children that failed.
+Change alerts go to the children that can send them, with the same guarantee.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections.abc import Sequence
 
 from temporalio.exceptions import ApplicationError
 
+from ga4_button_workflows.alerts import AlertNotifier, alert_delivery_channel
 from ga4_button_workflows.models import ButtonInsights
 from ga4_button_workflows.ports import InsightStore, Notifier, as_notifiers
+from ga4_button_workflows.trends import ChangeAlert
 
 __all__ = ["NOTIFICATION_FAILED", "CompositeNotifier"]
 
@@ -97,6 +100,31 @@ class CompositeNotifier:
                 failures.append((child.channel, error))
                 continue
             await self._record_delivery(analysis_id, child.channel)
+        if failures:
+            raise _combined_error(failures)
+
+    async def send_alert(self, alert: ChangeAlert) -> None:
+        """Send the alert through every alert-capable child not yet reached.
+
+        Children without ``send_alert`` are skipped.
+
+        Raises:
+            ApplicationError: One or more children failed; the message lists
+                them.
+        """
+        failures: list[tuple[str, Exception]] = []
+        for child in self._notifiers:
+            if not isinstance(child, AlertNotifier):
+                continue
+            marker = alert_delivery_channel(alert.key, child.channel)
+            if await self._has_delivery(alert.analysis_id, marker):
+                continue
+            try:
+                await child.send_alert(alert)
+            except Exception as error:  # the other children still go out
+                failures.append((child.channel, error))
+                continue
+            await self._record_delivery(alert.analysis_id, marker)
         if failures:
             raise _combined_error(failures)
 

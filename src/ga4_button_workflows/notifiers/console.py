@@ -1,4 +1,4 @@
-"""A notifier that writes the insights summary to a text stream."""
+"""A notifier that writes the insights summary and change alerts to a text stream."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TextIO
 
 from ga4_button_workflows.models import ButtonInsights
 from ga4_button_workflows.render import render_text
+from ga4_button_workflows.trends import ChangeAlert
 
 __all__ = ["ConsoleNotifier"]
 
@@ -35,4 +36,10 @@ class ConsoleNotifier:
         """See :class:`~ga4_button_workflows.ports.Notifier`."""
         stream = self._stream or sys.stderr
         stream.write(f"Button analysis {analysis_id}\n{render_text(insights)}\n")
+        stream.flush()
+
+    async def send_alert(self, alert: ChangeAlert) -> None:
+        """Write the alert's text."""
+        stream = self._stream or sys.stderr
+        stream.write(f"{alert.text}\n")
         stream.flush()

@@ -9,6 +9,11 @@ header of its own.
 The Message-ID is derived from the analysis ID and channel: a repeated
 message (see "Known limitations" in the docs) has the same Message-ID, which
 lets mail systems that deduplicate on it drop the repeat.
+
+A change alert (:meth:`EmailNotifier.send_alert`) is a short plain-text
+message; its subject names the property and the direction of the change, never
+a GA4 value, and its Message-ID is derived from the analysis, the channel and
+the alert key.
 """
 
 from __future__ import annotations
@@ -27,8 +32,15 @@ from temporalio.exceptions import ApplicationError
 
 from ga4_button_workflows.models import ButtonInsights, ButtonMetrics
 from ga4_button_workflows.render import render_text
+from ga4_button_workflows.trends import ChangeAlert
 
-__all__ = ["EMAIL_REJECTED", "EMAIL_UNAVAILABLE", "EmailNotifier", "build_email"]
+__all__ = [
+    "EMAIL_REJECTED",
+    "EMAIL_UNAVAILABLE",
+    "EmailNotifier",
+    "build_alert_email",
+    "build_email",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +150,22 @@ class EmailNotifier:
         await asyncio.to_thread(self._deliver, message)
         logger.info("E-mailed analysis %s to %s", analysis_id, self._channel)
 
+    async def send_alert(self, alert: ChangeAlert) -> None:
+        """Send one change alert; raise a classified ``ApplicationError``."""
+        message = build_alert_email(
+            alert,
+            sender=self._sender,
+            recipients=self._recipients,
+            subject_prefix=self._subject_prefix,
+            message_key=f"{self._channel}\x00{alert.analysis_id}\x00{alert.key}",
+        )
+        await asyncio.to_thread(self._deliver, message)
+        logger.info(
+            "E-mailed a change alert of analysis %s to %s",
+            alert.analysis_id,
+            self._channel,
+        )
+
     def _deliver(self, message: EmailMessage) -> None:
         import smtplib  # noqa: PLC0415 - kept out of processes that never send mail
 
@@ -233,6 +261,37 @@ def build_email(
     message.add_alternative(
         _html(insights, analysis_id, period, max_findings), subtype="html"
     )
+    return message
+
+
+def build_alert_email(
+    alert: ChangeAlert,
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    subject_prefix: str = "GA4 button analysis",
+    message_key: str | None = None,
+) -> EmailMessage:
+    """Return the plain-text e-mail of a change alert.
+
+    Args:
+        alert: The alert.
+        sender: The From address.
+        recipients: The To addresses.
+        subject_prefix: The start of the subject line.
+        message_key: Makes the Message-ID stable, as in :func:`build_email`.
+    """
+    subject = (
+        f"{subject_prefix}: CTR {alert.finding.direction.value} alert, "
+        f"property {alert.property_id}"
+    )
+    message = EmailMessage()
+    message["Subject"] = _header_safe(subject)[:_SUBJECT_CHARS]
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = email.utils.formatdate(usegmt=True)
+    message["Message-ID"] = _message_id(sender, message_key)
+    message.set_content(f"{alert.text}\n")
     return message
 
 

@@ -9,6 +9,9 @@ characters and never interprets; mrkdwn text objects are also sent with
 ``verbatim`` on, so Slack does not turn bare names into links or mentions.
 Formatting characters such as ``*`` or ``_`` are left alone: at worst they
 bold part of a name.
+
+Change alerts (:meth:`SlackNotifier.send_alert`) post the alert's text, escaped
+the same way, with a button that opens the analysis when the host gave a link.
 """
 
 from __future__ import annotations
@@ -19,11 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 from ga4_button_workflows.models import ButtonInsights, ButtonMetrics, Recommendation
 from ga4_button_workflows.notifiers import _http
+from ga4_button_workflows.trends import ChangeAlert
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["SlackNotifier", "build_slack_message", "escape_slack"]
+__all__ = [
+    "SlackNotifier",
+    "build_slack_alert",
+    "build_slack_message",
+    "escape_slack",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +40,7 @@ _HEADER_CHARS = 150
 _FIELD_CHARS = 2000
 _TEXT_CHARS = 3000
 _NAME_CHARS = 200
+_URL_CHARS = 3000
 
 
 def escape_slack(text: str) -> str:
@@ -103,6 +113,50 @@ class SlackNotifier:
             client=self._client,
         )
         logger.info("Posted analysis %s to %s", analysis_id, self._channel)
+
+    async def send_alert(self, alert: ChangeAlert) -> None:
+        """Post one change alert; raise a classified ``ApplicationError``."""
+        await _http.post(
+            self._webhook_url,
+            content=json.dumps(build_slack_alert(alert), ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            channel=self._channel,
+            timeout_s=self._timeout_s,
+            client=self._client,
+        )
+        logger.info(
+            "Posted a change alert of analysis %s to %s",
+            alert.analysis_id,
+            self._channel,
+        )
+
+
+def build_slack_alert(alert: ChangeAlert) -> dict[str, Any]:
+    """Return the Slack message of a change alert; its text is escaped."""
+    headline = alert.text.splitlines()[0] if alert.text else "Change alert"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": _mrkdwn(alert.text, _TEXT_CHARS)}
+    ]
+    url = alert.analysis_url
+    if url and len(url) <= _URL_CHARS:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open the analysis"},
+                        "url": url,
+                    }
+                ],
+            }
+        )
+    return {
+        "text": _fit(headline, _TEXT_CHARS),
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
 
 
 def build_slack_message(

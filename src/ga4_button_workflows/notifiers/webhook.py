@@ -20,6 +20,13 @@ A receiver verifies the signature over the raw body, before parsing it::
         return hmac.compare_digest(expected, header)
 
 or with :func:`verify_signature` from this module.
+
+Change alerts (:meth:`WebhookNotifier.send_alert`) go to the same endpoint,
+signed the same way. Their body is the alert as JSON with ``"kind":
+"change_alert"`` (an insights document has no ``kind``): ``key``,
+``property_id``, ``analysis_id``, ``analysis_url``, ``text`` and the
+``finding`` with its numbers. Their ``Idempotency-Key`` is
+``<analysis ID>:<alert key>``.
 """
 
 from __future__ import annotations
@@ -35,11 +42,13 @@ from typing import TYPE_CHECKING
 from ga4_button_workflows.converter import make_cattrs_converter
 from ga4_button_workflows.models import ButtonInsights
 from ga4_button_workflows.notifiers import _http
+from ga4_button_workflows.trends import ChangeAlert
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "ALERT_KIND",
     "IDEMPOTENCY_HEADER",
     "SIGNATURE_HEADER",
     "WebhookNotifier",
@@ -54,6 +63,8 @@ SIGNATURE_HEADER = "X-GA4-Buttons-Signature"
 """The header carrying ``sha256=<hex HMAC of the body>``."""
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 """The header carrying the analysis ID."""
+ALERT_KIND = "change_alert"
+"""The ``kind`` of a change alert's body."""
 
 _SIGNATURE_PREFIX = "sha256="
 _RESERVED_HEADERS = frozenset(
@@ -142,13 +153,34 @@ class WebhookNotifier:
             document, ensure_ascii=False, separators=(",", ":"), allow_nan=False
         ).encode()
 
+    def alert_body(self, alert: ChangeAlert) -> bytes:
+        """Return the exact bytes :meth:`send_alert` posts (and signs)."""
+        document = {"kind": ALERT_KIND, **self._converter.unstructure(alert)}
+        return json.dumps(
+            document, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode()
+
     async def send(self, insights: ButtonInsights, *, analysis_id: str) -> None:
         """POST the signed document; raise a classified ``ApplicationError``."""
-        body = self.request_body(insights)
+        await self._post(self.request_body(insights), idempotency=analysis_id)
+        logger.info("Posted analysis %s to %s", analysis_id, self._channel)
+
+    async def send_alert(self, alert: ChangeAlert) -> None:
+        """POST the signed alert; raise a classified ``ApplicationError``."""
+        await self._post(
+            self.alert_body(alert), idempotency=f"{alert.analysis_id}:{alert.key}"
+        )
+        logger.info(
+            "Posted a change alert of analysis %s to %s",
+            alert.analysis_id,
+            self._channel,
+        )
+
+    async def _post(self, body: bytes, *, idempotency: str) -> None:
         headers = {
             **self._headers,
             "Content-Type": "application/json; charset=utf-8",
-            IDEMPOTENCY_HEADER: idempotency_key(analysis_id),
+            IDEMPOTENCY_HEADER: idempotency_key(idempotency),
             SIGNATURE_HEADER: sign_body(body, self._secret),
         }
         await _http.post(
@@ -159,7 +191,6 @@ class WebhookNotifier:
             timeout_s=self._timeout_s,
             client=self._client,
         )
-        logger.info("Posted analysis %s to %s", analysis_id, self._channel)
 
 
 def idempotency_key(analysis_id: str) -> str:

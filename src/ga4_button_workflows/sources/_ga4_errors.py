@@ -112,7 +112,7 @@ def credential_identity(credentials: Any) -> str | None:
     return None
 
 
-def classify_ga4_error(
+def classify_ga4_error(  # noqa: PLR0911 - one return per class of failure
     error: BaseException,
     *,
     property_id: str,
@@ -145,7 +145,7 @@ def classify_ga4_error(
         return _permission_error(message, property_id, identity)
     if isinstance(error, api_exceptions.Unauthorized):
         return ApplicationError(
-            f"GA4 refused the credentials of {_who(identity)}: {message} Check "
+            f"GA4 refused {_who(identity)}: {message} Check "
             "the service-account key file, or run 'gcloud auth "
             "application-default login' again.",
             type=UNAUTHENTICATED,
@@ -168,9 +168,7 @@ def classify_ga4_error(
         )
     if isinstance(
         error,
-        api_exceptions.ServerError
-        | api_exceptions.Cancelled
-        | api_exceptions.Conflict,
+        api_exceptions.ServerError | api_exceptions.Cancelled | api_exceptions.Conflict,
     ):
         return ApplicationError(
             f"GA4 failed for property {property_id} ({_status(error)}): {message} "
@@ -301,7 +299,7 @@ def _bad_request(message: str, property_id: str) -> ApplicationError:
 def _credentials_error(
     error: auth_exceptions.GoogleAuthError, identity: str | None
 ) -> ApplicationError:
-    if isinstance(error, auth_exceptions.DefaultCredentialsError):
+    if type(error) is auth_exceptions.DefaultCredentialsError:
         return ApplicationError(
             f"no Google credentials found: {error} Set "
             "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, pass "
@@ -312,7 +310,7 @@ def _credentials_error(
         )
     retryable = bool(getattr(error, "retryable", False))
     return ApplicationError(
-        f"the credentials of {_who(identity)} could not be used: {error}",
+        f"{_who(identity)} could not be used: {error}",
         type=CREDENTIALS_ERROR,
         non_retryable=not retryable,
     )
@@ -330,7 +328,9 @@ def _status(error: api_exceptions.GoogleAPICallError) -> str:
 
 
 def _who(identity: str | None) -> str:
-    return identity if identity else "the credentials in use (identity unknown)"
+    if identity:
+        return f"the credentials of {identity}"
+    return "the credentials in use (identity unknown)"
 
 
 def _utc_now() -> datetime.datetime:

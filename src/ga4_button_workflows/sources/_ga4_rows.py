@@ -18,22 +18,21 @@ from __future__ import annotations
 import datetime
 import math
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import attrs
 
 from ga4_button_workflows.aggregate import ReportBuilder, normalise_dimension_value
-from ga4_button_workflows.models import NOT_SET, EventRole, EventSchema
+from ga4_button_workflows.models import NOT_SET, DailyCounts, EventRole, EventSchema
 from ga4_button_workflows.sources._ga4_errors import GA4DataError
 
 __all__ = [
     "DURATION_METRIC_TYPES",
+    "MAX_DAILY_ENTRIES",
     "METRIC_TYPE_NAMES",
     "OTHER",
     "DailyCountsFolder",
-    "DailyEventCount",
-    "DailyEventCounts",
     "PageSummary",
     "QuotaSnapshot",
     "ReportFolder",
@@ -398,7 +397,9 @@ class ReportFolder:
             GA4DataError: a value or the report's shape cannot be trusted.
         """
         layout = self._layout(
-            tuple(header.get("name", "") for header in report.get("dimensionHeaders", ())),
+            tuple(
+                header.get("name", "") for header in report.get("dimensionHeaders", ())
+            ),
             tuple(
                 (header.get("name", ""), _json_metric_type(header.get("type")))
                 for header in report.get("metricHeaders", ())
@@ -429,7 +430,7 @@ class ReportFolder:
                 )
         return layout
 
-    def _fold_pb_rows(  # noqa: PLR0914 - one hot loop, kept in locals for speed
+    def _fold_pb_rows(  # noqa: PLR0915 - one hot loop, kept whole for speed
         self, rows: Iterable[Any], layout: ReportLayout, first_row: int
     ) -> None:
         add_row = self._builder.add_row
@@ -443,12 +444,16 @@ class ReportFolder:
             event_at if layout.button_index is None else layout.button_index,
             event_at if layout.variant_index is None else layout.variant_index,
         )
-        count_columns = set(layout.count_indexes.values()) | {layout.default_count_index}
+        count_columns = set(layout.count_indexes.values()) | {
+            layout.default_count_index
+        }
         shared_count_at = count_columns.pop() if len(count_columns) == 1 else None
         count_at = layout.count_indexes
         default_count_at = layout.default_count_index
         users_at = layout.users_index
-        duration_at = users_at if layout.duration_index is None else layout.duration_index
+        duration_at = (
+            users_at if layout.duration_index is None else layout.duration_index
+        )
         pick_metrics = operator.itemgetter(
             default_count_at if shared_count_at is None else shared_count_at,
             users_at,
@@ -469,7 +474,7 @@ class ReportFolder:
                     button = button_cell.value
                 if has_variant:
                     variant = variant_cell.value
-                if event == OTHER or button == OTHER or variant == OTHER:
+                if OTHER in (event, button, variant):
                     self._other_row()
                     if event == OTHER:
                         self._builder.rows_read += 1
@@ -566,17 +571,19 @@ class ReportFolder:
         except ValueError:
             return self._whole_text(text, layout, column, row)
 
-    def _whole_text(self, text: str, layout: ReportLayout, column: int, row: int) -> int:
+    def _whole_text(
+        self, text: str, layout: ReportLayout, column: int, row: int
+    ) -> int:
         metric, metric_type = layout.metrics[column]
-        value = parse_metric_value(text, metric=metric, metric_type=metric_type, row=row)
+        value = parse_metric_value(
+            text, metric=metric, metric_type=metric_type, row=row
+        )
         if isinstance(value, float):
             self._builder.note(_FRACTIONAL_NOTE.format(metric=metric))
             return round(value)
         return value
 
-    def _number(
-        self, text: str, layout: ReportLayout, column: int, row: int
-    ) -> float:
+    def _number(self, text: str, layout: ReportLayout, column: int, row: int) -> float:
         metric, metric_type = layout.metrics[column]
         return float(
             parse_metric_value(text, metric=metric, metric_type=metric_type, row=row)
@@ -591,43 +598,16 @@ class ReportFolder:
 # --- daily counts, for trends ------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class DailyEventCount:
-    """Events of one role for one button and variant on one day."""
-
-    day: datetime.date | None
-    """The property's calendar day; None for days GA4 merged into ``(other)``."""
-    button: str | None
-    """The button; None for page-level exposures, which count for every button
-    of the variant."""
-    variant: str
-    """The page variant."""
-    role: EventRole
-    """What the events mean."""
-    events: int
-    """Events that day. Event counts are additive across days; users are not,
-    so none are kept here."""
-
-
-@attrs.frozen(kw_only=True)
-class DailyEventCounts:
-    """Daily event counts per button, variant and role: the input of trends."""
-
-    entries: tuple[DailyEventCount, ...] = ()
-    """Sorted by day (``(other)`` last), button, variant and role."""
-    rows_read: int = 0
-    """GA4 rows folded."""
-    pages_fetched: int = 0
-    """GA4 pages it took."""
-    notes: tuple[str, ...] = ()
-    """Caveats, such as days merged into ``(other)``."""
-
-
-_DailyKey: TypeAlias = tuple["datetime.date | None", "str | None", str, EventRole]
+MAX_DAILY_ENTRIES = 1_000
+"""Daily entries kept in a report: about 130 KB, well under Temporal's 256 KB."""
 
 
 class DailyCountsFolder:
-    """Folds daily GA4 report pages (with a ``date`` dimension) into event counts.
+    """Folds daily GA4 report pages (with a ``date`` dimension) into day counts.
+
+    Only exposures and clicks are kept per day, the inputs of click-through
+    trends. Users are the day's own (GA4's ``totalUsers`` of that day's row)
+    and are never added across days.
 
     Args:
         schema: Which events and columns mean what.
@@ -635,121 +615,203 @@ class DailyCountsFolder:
 
     def __init__(self, schema: EventSchema) -> None:
         self._schema = schema
-        self._counts: dict[_DailyKey, int] = {}
+        # (day, button, variant) -> [exposed users, exposure events, clicking
+        # users, click events]; page-level exposures per (day, variant).
+        self._buttons: dict[tuple[datetime.date, str, str], list[int]] = {}
+        self._pages: dict[tuple[datetime.date, str], list[int]] = {}
         self._days: dict[str, datetime.date | None] = {}
-        self._notes: list[str] = []
-        self._rows_read = 0
-        self._pages = 0
+        self._other_days = 0
+        self.rows_read = 0
+        self.pages_fetched = 0
 
     def fold_pb(self, response: Any, *, first_row: int = 1) -> PageSummary:
-        """Fold one daily ``RunReportResponse`` page (proto-plus or raw)."""
+        """Fold one daily ``RunReportResponse`` page (proto-plus or raw protobuf)."""
         raw = raw_message(response)
-        layout = ReportLayout.from_headers(
+        layout = self._layout(
             tuple(header.name for header in raw.dimension_headers),
             tuple(
                 (header.name, METRIC_TYPE_NAMES.get(header.type_, "TYPE_STANDARD"))
                 for header in raw.metric_headers
             ),
-            self._schema,
         )
+        self._fold(
+            (
+                (
+                    [cell.value for cell in row.dimension_values],
+                    [cell.value for cell in row.metric_values],
+                )
+                for row in raw.rows
+            ),
+            layout,
+            first_row,
+        )
+        self.pages_fetched += 1
+        return PageSummary(
+            rows=len(raw.rows),
+            row_count=int(raw.row_count),
+            quota=(
+                _pb_quota(raw.property_quota)
+                if raw.HasField("property_quota")
+                else None
+            ),
+        )
+
+    def fold_json(self, report: JsonObject, *, first_row: int = 1) -> PageSummary:
+        """Fold one daily ``RunReportResponse`` in its REST JSON form."""
+        layout = self._layout(
+            tuple(h.get("name", "") for h in report.get("dimensionHeaders", ())),
+            tuple(
+                (h.get("name", ""), _json_metric_type(h.get("type")))
+                for h in report.get("metricHeaders", ())
+            ),
+        )
+        rows = report.get("rows") or ()
+        self._fold(
+            (
+                (
+                    [_json_value(cell) for cell in row.get("dimensionValues", ())],
+                    [_json_value(cell) for cell in row.get("metricValues", ())],
+                )
+                for row in rows
+            ),
+            layout,
+            first_row,
+        )
+        self.pages_fetched += 1
+        return PageSummary(rows=len(rows), row_count=int(report.get("rowCount") or 0))
+
+    def _layout(
+        self, dimensions: tuple[str, ...], metrics: tuple[tuple[str, str], ...]
+    ) -> ReportLayout:
+        layout = ReportLayout.from_headers(dimensions, metrics, self._schema)
         if layout.date_index is None:
-            raise GA4DataError("a daily GA4 report needs the date dimension")
-        date_at = layout.date_index
-        for number, row in enumerate(raw.rows, first_row):
-            dimension_values = row.dimension_values
-            metric_values = row.metric_values
-            event = dimension_values[layout.event_index].value
-            rule = self._schema.rule_for(event)
-            if rule is None:
-                continue
-            column = layout.count_indexes[event]
-            metric, metric_type = layout.metrics[column]
-            events = parse_metric_value(
-                metric_values[column].value,
-                metric=metric,
-                metric_type=metric_type,
-                row=number,
+            raise GA4DataError(
+                "a daily GA4 report needs the date dimension; its dimensions are "
+                + ", ".join(dimensions)
             )
-            self._add(
-                day_text=dimension_values[date_at].value,
-                button=(
-                    dimension_values[layout.button_index].value
-                    if layout.button_index is not None
-                    else None
-                ),
-                variant=(
-                    dimension_values[layout.variant_index].value
-                    if layout.variant_index is not None
-                    else None
-                ),
-                rule_button=rule.button,
-                page_level=rule.page_level,
-                role=rule.role,
-                events=round(events),
-            )
-        self._rows_read += len(raw.rows)
-        self._pages += 1
-        return PageSummary(rows=len(raw.rows), row_count=int(raw.row_count))
+        return layout
 
-    def _add(
+    def _fold(
         self,
-        *,
-        day_text: str,
-        button: str | None,
-        variant: str | None,
-        rule_button: str | None,
-        page_level: bool,
-        role: EventRole,
-        events: int,
+        rows: Iterable[tuple[list[str], list[str]]],
+        layout: ReportLayout,
+        first_row: int,
     ) -> None:
-        if day_text not in self._days:
-            self._days[day_text] = parse_ga4_date(day_text)
-            if self._days[day_text] is None:
-                self._note(
-                    f"GA4 merged some days into {day_text!r}; their events are "
-                    "kept without a day"
-                )
-        day = self._days[day_text]
-        variant_name = (
-            normalise_dimension_value(variant)
-            if self._schema.variant_dimension
-            else self._schema.default_variant
-        )
-        button_name: str | None = None
-        if not (page_level and role is EventRole.EXPOSURE):
-            button_name = normalise_dimension_value(button)
-            if rule_button is not None and button_name == NOT_SET:
-                button_name = rule_button
-        key = (day, button_name, variant_name, role)
-        self._counts[key] = self._counts.get(key, 0) + events
+        date_at = layout.date_index if layout.date_index is not None else 0
+        for number, (dimensions, metrics) in enumerate(rows, first_row):
+            self.rows_read += 1
+            rule = self._schema.rule_for(dimensions[layout.event_index])
+            if rule is None or rule.role not in (EventRole.EXPOSURE, EventRole.CLICK):
+                continue
+            day = self._day(dimensions[date_at])
+            if day is None:
+                continue
+            column = layout.count_indexes[rule.event_name]
+            events = _whole_number(metrics[column], layout, column, number)
+            users = _whole_number(
+                metrics[layout.users_index], layout, layout.users_index, number
+            )
+            variant = (
+                normalise_dimension_value(dimensions[layout.variant_index])
+                if layout.variant_index is not None
+                else self._schema.default_variant
+            )
+            if rule.role is EventRole.EXPOSURE and rule.page_level:
+                entry = self._pages.setdefault((day, variant), [0, 0])
+                entry[0] += users
+                entry[1] += events
+                continue
+            button = normalise_dimension_value(
+                dimensions[layout.button_index]
+                if layout.button_index is not None
+                else None
+            )
+            if button == NOT_SET and rule.button is not None:
+                button = rule.button
+            counts = self._buttons.setdefault((day, button, variant), [0, 0, 0, 0])
+            first = 0 if rule.role is EventRole.EXPOSURE else 2
+            counts[first] += users
+            counts[first + 1] += events
 
-    def _note(self, text: str) -> None:
-        if text not in self._notes:
-            self._notes.append(text)
+    def _day(self, text: str) -> datetime.date | None:
+        if text not in self._days:
+            self._days[text] = parse_ga4_date(text)
+        day = self._days[text]
+        if day is None:
+            self._other_days += 1
+        return day
 
-    def build(self) -> DailyEventCounts:
-        """Return the counts folded so far."""
-        ordered = sorted(
-            self._counts.items(),
-            key=lambda item: (
-                item[0][0] is None,
-                item[0][0] or datetime.date.min,
-                item[0][1] or "",
-                item[0][2],
-                item[0][3].value,
-            ),
-        )
-        return DailyEventCounts(
-            entries=tuple(
-                DailyEventCount(
-                    day=day, button=button, variant=variant, role=role, events=events
+    def build(
+        self,
+        pairs: Iterable[tuple[str, str]],
+        *,
+        max_entries: int = MAX_DAILY_ENTRIES,
+    ) -> tuple[tuple[DailyCounts, ...], tuple[str, ...]]:
+        """Return the day counts of the given button x variant pairs, and caveats.
+
+        A page-level exposure (``page_view``) gives every button of its variant
+        a day, with zero clicks when the button had none; a button's own
+        exposure gives it days where it was seen.
+
+        Args:
+            pairs: The (button, variant) pairs to report, largest first (the
+                report's entries); past ``max_entries`` the smaller are left out.
+            max_entries: The most entries returned.
+        """
+        by_pair: dict[tuple[str, str], dict[datetime.date, list[int]]] = {}
+        for (day, button, variant), counts in self._buttons.items():
+            by_pair.setdefault((button, variant), {})[day] = counts
+        page_days: dict[str, dict[datetime.date, list[int]]] = {}
+        for (day, variant), exposure in self._pages.items():
+            page_days.setdefault(variant, {})[day] = exposure
+        has_exposure = self._schema.has_exposure
+
+        entries: list[DailyCounts] = []
+        notes: list[str] = []
+        left_out = 0
+        for button, variant in pairs:
+            own = by_pair.get((button, variant), {})
+            pages = page_days.get(variant, {})
+            days = sorted(own.keys() | pages.keys())
+            if len(entries) + len(days) > max_entries:
+                left_out += 1
+                continue
+            for day in days:
+                exposed_users, exposure_events, clicking_users, click_events = own.get(
+                    day, [0, 0, 0, 0]
                 )
-                for (day, button, variant, role), events in ordered
-            ),
-            rows_read=self._rows_read,
-            pages_fetched=self._pages,
-            notes=tuple(self._notes),
-        )
+                if day in pages:
+                    exposed_users, exposure_events = pages[day]
+                entries.append(
+                    DailyCounts(
+                        date=day,
+                        button=button,
+                        variant=variant,
+                        exposed_users=exposed_users if has_exposure else None,
+                        exposure_events=exposure_events,
+                        clicking_users=clicking_users,
+                        click_events=click_events,
+                    )
+                )
+        if left_out:
+            notes.append(
+                f"daily trends left out {left_out} smaller button x variant "
+                f"series to stay within {max_entries:,} daily entries"
+            )
+        if self._other_days:
+            notes.append(
+                f"GA4 merged some days into '(other)' in {self._other_days:,} daily "
+                "rows; those rows have no day and are left out of the trends"
+            )
+        entries.sort(key=lambda entry: (entry.button, entry.variant, entry.date))
+        return tuple(entries), tuple(notes)
+
+
+def _whole_number(text: str, layout: ReportLayout, column: int, row: int) -> int:
+    metric, metric_type = layout.metrics[column]
+    return round(
+        parse_metric_value(text, metric=metric, metric_type=metric_type, row=row)
+    )
 
 
 # --- metadata and quota --------------------------------------------------------------
@@ -770,7 +832,9 @@ def _apply_metadata(builder: ReportBuilder, meta: _Metadata) -> None:
     quality = builder.quality
     ratio = quality.sampling_ratio
     if meta.sampling_ratio is not None:
-        ratio = meta.sampling_ratio if ratio is None else min(ratio, meta.sampling_ratio)
+        ratio = (
+            meta.sampling_ratio if ratio is None else min(ratio, meta.sampling_ratio)
+        )
     builder.quality = attrs.evolve(
         quality,
         thresholded=quality.thresholded or meta.thresholded,
@@ -821,13 +885,18 @@ def _json_metadata(meta: JsonObject) -> _Metadata:
         thresholded=bool(meta.get("subjectToThresholding", False)),
         other_row=bool(meta.get("dataLossFromOtherRow", False)),
         sampling_ratio=_sampling_ratio(
-            (int(sample.get("samplesReadCount") or 0), int(sample.get("samplingSpaceSize") or 0))
+            (
+                int(sample.get("samplesReadCount") or 0),
+                int(sample.get("samplingSpaceSize") or 0),
+            )
             for sample in meta.get("samplingMetadatas") or ()
         ),
         time_zone=str(meta.get("timeZone") or ""),
         currency=str(meta.get("currencyCode") or ""),
         empty_reason=str(meta.get("emptyReason") or ""),
-        truncation=tuple(str(reason) for reason in meta.get("dataTruncationReasons") or ()),
+        truncation=tuple(
+            str(reason) for reason in meta.get("dataTruncationReasons") or ()
+        ),
     )
 
 

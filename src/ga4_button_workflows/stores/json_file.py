@@ -3,7 +3,8 @@
 The original application wrote its latest insights document to
 ``button_insights.json``. This store keeps that: the latest saved document's
 keys stay at the top level, so anything that read the old file still reads
-it. Beside them it keeps every analysis and every delivery::
+it. Beside them it keeps every analysis, every delivery, the daily rows behind
+trends and the change alerts sent::
 
     {
       "timestamp": "...", "best_performing_button": "...", ...,
@@ -17,8 +18,21 @@ it. Beside them it keeps every analysis and every delivery::
       },
       "deliveries": [
         {"analysis_id": "...", "channel": "slack", "delivered_at": "..."}
+      ],
+      "daily": [
+        {"property_id": "...", "date": "2024-05-07", "button": "cta",
+         "variant": "colors", "exposed_users": 180, "exposure_events": 230,
+         "clicking_users": 12, "click_events": 14}
+      ],
+      "alerts": [
+        {"property_id": "...", "alert_key": "cta|colors|drop",
+         "relative_change": -0.3, "analysis_id": "...", "alerted_at": "..."}
       ]
     }
+
+``daily`` and ``alerts`` were added without changing ``store_version``: a file
+without them reads as having none. A daily row is keyed by property, date,
+button and variant, and a restated day replaces the row it had.
 
 A file written by the original application (just an insights document) is read
 as a store with no analyses; the first save replaces its top-level keys.
@@ -34,15 +48,17 @@ import asyncio
 import contextlib
 import datetime
 import json
+import math
 import os
 import stat
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ga4_button_workflows.converter import make_cattrs_converter
-from ga4_button_workflows.models import AnalysisRecord
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts
 
 __all__ = ["DEFAULT_PATH", "JSONFileInsightStore"]
 
@@ -52,11 +68,20 @@ DEFAULT_PATH = "button_insights.json"
 STORE_VERSION = 1
 """The layout version written to ``store_version``."""
 
-_STORE_KEYS = ("store_version", "latest_analysis_id", "analyses", "deliveries")
+_STORE_KEYS = (
+    "store_version",
+    "latest_analysis_id",
+    "analyses",
+    "deliveries",
+    "daily",
+    "alerts",
+)
 
 
 class JSONFileInsightStore:
-    """Keeps analyses and deliveries in one JSON file, rewritten atomically.
+    """Keeps analyses, deliveries, daily rows and alerts in one JSON file.
+
+    The file is rewritten atomically on every change.
 
     Safe to share between concurrent activities of one worker process; do not
     point two processes at the same file (use :class:`SQLInsightStore` then).
@@ -126,6 +151,44 @@ class JSONFileInsightStore:
         """Record the delivery; recording it again keeps the first time."""
         await asyncio.to_thread(self._record_delivery, analysis_id, channel)
 
+    async def save_daily(self, property_id: str, rows: Sequence[DailyCounts]) -> None:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        if rows:
+            await asyncio.to_thread(self._save_daily, property_id, list(rows))
+
+    async def daily_history(
+        self, property_id: str, *, start: datetime.date, end: datetime.date
+    ) -> list[DailyCounts]:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        content = await asyncio.to_thread(self._read_locked)
+        first, last = start.isoformat(), end.isoformat()
+        rows = [
+            self._converter.structure(_without_property(plain), DailyCounts)
+            for plain in content["daily"]
+            if plain.get("property_id") == property_id
+            and first <= plain.get("date", "") <= last
+        ]
+        return sorted(rows, key=lambda row: (row.date, row.button, row.variant))
+
+    async def sent_alerts(self, property_id: str) -> dict[str, float]:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        content = await asyncio.to_thread(self._read_locked)
+        return {
+            entry["alert_key"]: float(entry["relative_change"])
+            for entry in content["alerts"]
+            if entry.get("property_id") == property_id
+        }
+
+    async def record_alert(
+        self, property_id: str, key: str, relative_change: float, analysis_id: str
+    ) -> None:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        if not math.isfinite(relative_change):
+            raise ValueError(f"relative_change must be finite, got {relative_change!r}")
+        await asyncio.to_thread(
+            self._record_alert, property_id, key, relative_change, analysis_id
+        )
+
     # --- Blocking work, run in worker threads ---------------------------------
 
     def _save_analysis(self, record: AnalysisRecord) -> bool:
@@ -160,6 +223,57 @@ class JSONFileInsightStore:
             )
             self._write(content)
 
+    def _save_daily(self, property_id: str, rows: list[DailyCounts]) -> None:
+        fresh = {
+            (row.date.isoformat(), row.button, row.variant): {
+                "property_id": property_id,
+                **self._converter.unstructure(row),
+            }
+            for row in rows
+        }
+        with self._lock:
+            content = self._read()
+            kept = [
+                plain
+                for plain in content["daily"]
+                if plain.get("property_id") != property_id
+                or (plain.get("date"), plain.get("button"), plain.get("variant"))
+                not in fresh
+            ]
+            content["daily"] = sorted(
+                [*kept, *fresh.values()],
+                key=lambda plain: (
+                    plain.get("property_id", ""),
+                    plain.get("date", ""),
+                    plain.get("button", ""),
+                    plain.get("variant", ""),
+                ),
+            )
+            self._write(content)
+
+    def _record_alert(
+        self, property_id: str, key: str, relative_change: float, analysis_id: str
+    ) -> None:
+        entry = {
+            "property_id": property_id,
+            "alert_key": key,
+            "relative_change": relative_change,
+            "analysis_id": analysis_id,
+            "alerted_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        }
+        with self._lock:
+            content = self._read()
+            content["alerts"] = [
+                *(
+                    other
+                    for other in content["alerts"]
+                    if (other.get("property_id"), other.get("alert_key"))
+                    != (property_id, key)
+                ),
+                entry,
+            ]
+            self._write(content)
+
     def _read_locked(self) -> dict[str, Any]:
         with self._lock:
             return self._read()
@@ -168,7 +282,7 @@ class JSONFileInsightStore:
         try:
             text = self._path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return {"analyses": {}, "deliveries": []}
+            return {"analyses": {}, "deliveries": [], "daily": [], "alerts": []}
         try:
             content = json.loads(text)
         except json.JSONDecodeError as error:
@@ -183,6 +297,8 @@ class JSONFileInsightStore:
             )
         content.setdefault("analyses", {})
         content.setdefault("deliveries", [])
+        content.setdefault("daily", [])
+        content.setdefault("alerts", [])
         return content
 
     def _prune(self, content: dict[str, Any]) -> None:
@@ -229,6 +345,8 @@ class JSONFileInsightStore:
             "latest_analysis_id": None if latest is None else latest["analysis_id"],
             "analyses": analyses,
             "deliveries": content["deliveries"],
+            "daily": content["daily"],
+            "alerts": content["alerts"],
         }
 
     def _file_mode(self) -> int:
@@ -246,6 +364,10 @@ def _save_order(plain: dict[str, Any]) -> tuple[datetime.datetime, str]:
     if saved_at.tzinfo is None:
         saved_at = saved_at.replace(tzinfo=datetime.timezone.utc)
     return saved_at, plain["analysis_id"]
+
+
+def _without_property(plain: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in plain.items() if key != "property_id"}
 
 
 def _fsync_folder(folder: Path) -> None:

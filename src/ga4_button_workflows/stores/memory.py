@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import math
+from collections.abc import Sequence
 
-from ga4_button_workflows.models import AnalysisRecord
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts
 
 __all__ = ["MemoryInsightStore"]
 
 
 class MemoryInsightStore:
-    """Keeps analyses and deliveries in dictionaries; nothing survives the process.
+    """Keeps analyses, deliveries, daily rows and alerts in dictionaries.
+
+    Nothing survives the process.
 
     Safe to share between concurrent activities of one worker.
     """
@@ -18,6 +23,8 @@ class MemoryInsightStore:
     def __init__(self) -> None:
         self._analyses: dict[str, AnalysisRecord] = {}
         self._deliveries: set[tuple[str, str]] = set()
+        self._daily: dict[tuple[str, datetime.date, str, str], DailyCounts] = {}
+        self._alerts: dict[str, dict[str, tuple[float, str]]] = {}
         self._lock = asyncio.Lock()
         self.save_calls = 0
         """How many times :meth:`save_analysis` ran, retries included."""
@@ -57,3 +64,34 @@ class MemoryInsightStore:
     async def record_delivery(self, analysis_id: str, channel: str) -> None:
         """See :class:`~ga4_button_workflows.ports.InsightStore`."""
         self._deliveries.add((analysis_id, channel))
+
+    async def save_daily(self, property_id: str, rows: Sequence[DailyCounts]) -> None:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        async with self._lock:
+            for row in rows:
+                self._daily[property_id, row.date, row.button, row.variant] = row
+
+    async def daily_history(
+        self, property_id: str, *, start: datetime.date, end: datetime.date
+    ) -> list[DailyCounts]:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        return [
+            self._daily[key]
+            for key in sorted(self._daily)
+            if key[0] == property_id and start <= key[1] <= end
+        ]
+
+    async def sent_alerts(self, property_id: str) -> dict[str, float]:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        alerts = self._alerts.get(property_id, {})
+        return {key: change for key, (change, _) in alerts.items()}
+
+    async def record_alert(
+        self, property_id: str, key: str, relative_change: float, analysis_id: str
+    ) -> None:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        if not math.isfinite(relative_change):
+            raise ValueError(f"relative_change must be finite, got {relative_change!r}")
+        async with self._lock:
+            alerts = self._alerts.setdefault(property_id, {})
+            alerts[key] = (relative_change, analysis_id)

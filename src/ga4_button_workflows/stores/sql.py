@@ -1,6 +1,6 @@
 """An insight store on SQLAlchemy 2: SQLite by default, PostgreSQL by URL.
 
-Four tables:
+Six tables:
 
 ``schema_version``
     One row per schema version applied, with the time it was applied.
@@ -11,6 +11,12 @@ Four tables:
     One row per button x variant of each analysis, for history queries.
 ``deliveries``
     One row per analysis and notification channel that was reached.
+``daily_metrics``
+    One row per property, day, button and variant: the history behind trends.
+    A restated day replaces its row.
+``alerts``
+    One row per property and change-alert key: the relative change last
+    alerted and the analysis that alerted it.
 
 Tables are created on first use and upgraded in place when a newer version of
 the library changes them. To change the schema: edit the table definitions
@@ -29,8 +35,9 @@ import asyncio
 import contextlib
 import datetime
 import json
+import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -49,15 +56,23 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from ga4_button_workflows.converter import make_cattrs_converter
-from ga4_button_workflows.models import AnalysisRecord, ButtonInsights, Period
+from ga4_button_workflows.models import (
+    AnalysisRecord,
+    ButtonInsights,
+    DailyCounts,
+    Period,
+)
 
 __all__ = ["DEFAULT_URL", "SCHEMA_VERSION", "ButtonHistoryPoint", "SQLInsightStore"]
 
 DEFAULT_URL = "sqlite:///button_insights.db"
 """Where :class:`SQLInsightStore` keeps its data unless told otherwise."""
 
-SCHEMA_VERSION = 1
-"""The schema version this version of the library writes."""
+SCHEMA_VERSION = 2
+"""The schema version this version of the library writes.
+
+Version 2 added the ``daily_metrics`` and ``alerts`` tables.
+"""
 
 _SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 _POSTGRES_LOCK_KEY = 0x6761_3462_7574
@@ -130,7 +145,37 @@ deliveries_table = sa.Table(
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-_UPGRADES: dict[int, Callable[[Connection], None]] = {}
+daily_metrics_table = sa.Table(
+    "daily_metrics",
+    metadata,
+    sa.Column("property_id", sa.String, primary_key=True),
+    sa.Column("date", sa.Date, primary_key=True),
+    sa.Column("button", sa.String, primary_key=True),
+    sa.Column("variant", sa.String, primary_key=True),
+    sa.Column("exposed_users", sa.Integer, nullable=True),
+    sa.Column("exposure_events", sa.Integer, nullable=False),
+    sa.Column("clicking_users", sa.Integer, nullable=False),
+    sa.Column("click_events", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+alerts_table = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("property_id", sa.String, primary_key=True),
+    sa.Column("alert_key", sa.String, primary_key=True),
+    sa.Column("relative_change", sa.Float, nullable=False),
+    sa.Column("analysis_id", sa.String, nullable=False),
+    sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _add_trend_tables(connection: Connection) -> None:
+    daily_metrics_table.create(connection, checkfirst=True)
+    alerts_table.create(connection, checkfirst=True)
+
+
+_UPGRADES: dict[int, Callable[[Connection], None]] = {2: _add_trend_tables}
 """``_UPGRADES[n]`` takes an existing database from version ``n - 1`` to ``n``."""
 
 
@@ -173,7 +218,9 @@ class ButtonHistoryPoint:
 
 
 class SQLInsightStore:
-    """Keeps analyses, per-button metrics and deliveries in SQLite or PostgreSQL.
+    """Keeps analyses, metrics, deliveries, daily rows and alerts in SQL.
+
+    SQLite and PostgreSQL are supported.
 
     The engine is created on first use, and the tables are created or
     upgraded then. Every write is an upsert keyed by the analysis ID inside one
@@ -303,6 +350,50 @@ class SQLInsightStore:
         rows = await asyncio.to_thread(self._fetch_all, query)
         return [_history_point(row) for row in reversed(rows)]
 
+    async def save_daily(self, property_id: str, rows: Sequence[DailyCounts]) -> None:
+        """Upsert the rows in one transaction; a restated day replaces its row.
+
+        See :class:`~ga4_button_workflows.ports.TrendStore`.
+        """
+        if rows:
+            await asyncio.to_thread(self._save_daily, property_id, list(rows))
+
+    async def daily_history(
+        self, property_id: str, *, start: datetime.date, end: datetime.date
+    ) -> list[DailyCounts]:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        daily = daily_metrics_table.c
+        query = (
+            sa.select(daily_metrics_table)
+            .where(
+                daily.property_id == property_id,
+                daily.date >= start,
+                daily.date <= end,
+            )
+            .order_by(daily.date, daily.button, daily.variant)
+        )
+        rows = await asyncio.to_thread(self._fetch_all, query)
+        return [_daily_counts(row) for row in rows]
+
+    async def sent_alerts(self, property_id: str) -> dict[str, float]:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        alerts = alerts_table.c
+        query = sa.select(alerts.alert_key, alerts.relative_change).where(
+            alerts.property_id == property_id
+        )
+        rows = await asyncio.to_thread(self._fetch_all, query)
+        return {row["alert_key"]: float(row["relative_change"]) for row in rows}
+
+    async def record_alert(
+        self, property_id: str, key: str, relative_change: float, analysis_id: str
+    ) -> None:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        if not math.isfinite(relative_change):
+            raise ValueError(f"relative_change must be finite, got {relative_change!r}")
+        await asyncio.to_thread(
+            self._record_alert, property_id, key, relative_change, analysis_id
+        )
+
     async def schema_version(self) -> int:
         """Return the schema version recorded in the database."""
         query = sa.select(sa.func.max(schema_version_table.c.version))
@@ -382,6 +473,67 @@ class SQLInsightStore:
         )
         with _write_transaction(engine) as connection:
             connection.execute(insert.on_conflict_do_nothing())
+
+    def _save_daily(self, property_id: str, rows: list[DailyCounts]) -> None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        # One row per key: PostgreSQL refuses to update a row twice in a statement.
+        fresh = {
+            (row.date, _storable(row.button), _storable(row.variant)): {
+                "property_id": property_id,
+                "date": row.date,
+                "button": _storable(row.button),
+                "variant": _storable(row.variant),
+                "exposed_users": row.exposed_users,
+                "exposure_events": row.exposure_events,
+                "clicking_users": row.clicking_users,
+                "click_events": row.click_events,
+                "updated_at": now,
+            }
+            for row in rows
+        }
+        engine = self._ready_engine()
+        insert = _insert(engine, daily_metrics_table)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[
+                daily_metrics_table.c.property_id,
+                daily_metrics_table.c.date,
+                daily_metrics_table.c.button,
+                daily_metrics_table.c.variant,
+            ],
+            set_={
+                name: insert.excluded[name]
+                for name in (
+                    "exposed_users",
+                    "exposure_events",
+                    "clicking_users",
+                    "click_events",
+                    "updated_at",
+                )
+            },
+        )
+        with _write_transaction(engine) as connection:
+            connection.execute(upsert, list(fresh.values()))
+
+    def _record_alert(
+        self, property_id: str, key: str, relative_change: float, analysis_id: str
+    ) -> None:
+        engine = self._ready_engine()
+        insert = _insert(engine, alerts_table).values(
+            property_id=property_id,
+            alert_key=_storable(key),
+            relative_change=relative_change,
+            analysis_id=analysis_id,
+            alerted_at=datetime.datetime.now(datetime.timezone.utc),
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=[alerts_table.c.property_id, alerts_table.c.alert_key],
+            set_={
+                name: insert.excluded[name]
+                for name in ("relative_change", "analysis_id", "alerted_at")
+            },
+        )
+        with _write_transaction(engine) as connection:
+            connection.execute(upsert)
 
     def _fetch_record(self, query: sa.Select[Any]) -> AnalysisRecord | None:
         with self._ready_engine().connect() as connection:
@@ -574,6 +726,18 @@ def _history_point(row: sa.RowMapping) -> ButtonHistoryPoint:
         mean_hover_duration_ms=row["mean_hover_duration_ms"],
         engagement_score=row["engagement_score"],
         enough_data=bool(row["enough_data"]),
+    )
+
+
+def _daily_counts(row: sa.RowMapping) -> DailyCounts:
+    return DailyCounts(
+        date=row["date"],
+        button=row["button"],
+        variant=row["variant"],
+        exposed_users=row["exposed_users"],
+        exposure_events=row["exposure_events"],
+        clicking_users=row["clicking_users"],
+        click_events=row["click_events"],
     )
 
 

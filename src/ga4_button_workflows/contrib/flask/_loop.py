@@ -83,7 +83,9 @@ class BackgroundLoop:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout_s)
         if thread.is_alive():
-            logger.warning("the %s thread did not stop within %g s", self._name, timeout_s)
+            logger.warning(
+                "the %s thread did not stop within %g s", self._name, timeout_s
+            )
 
     def _started(self) -> asyncio.AbstractEventLoop:
         with self._lock:

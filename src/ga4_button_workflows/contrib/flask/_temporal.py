@@ -18,8 +18,8 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
-    WorkflowHandle,
     WorkflowFailureError,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
 )
@@ -47,6 +47,8 @@ __all__ = [
 _PROGRESS_QUERY_TIMEOUT = datetime.timedelta(seconds=1.5)
 """A running workflow answers the query only while a worker polls its queue;
 without one the status still answers, with the progress left out."""
+_PROGRESS_QUERY = "progress"
+"""The query name of :meth:`ButtonAnalyticsWorkflow.progress`."""
 _PROPERTY_CACHE_SIZE = 512
 _UNAVAILABLE = frozenset(
     {
@@ -231,12 +233,9 @@ class TemporalGateway:
         state = description.status
         if state is WorkflowExecutionStatus.COMPLETED:
             outcome = await handle.result(follow_runs=False)
-            return attrs.evolve(
-                status,
-                state=AnalysisState.COMPLETED,
-                outcome=outcome,
-                progress=await self._progress(handle),
-            )
+            # No progress query here: answering it would replay the whole
+            # history on a worker, and the outcome says what each step did.
+            return attrs.evolve(status, state=AnalysisState.COMPLETED, outcome=outcome)
         if state in _FAILED_STATES:
             return attrs.evolve(
                 status,
@@ -251,8 +250,10 @@ class TemporalGateway:
 
     async def _progress(self, handle: _Handle) -> tuple[StepProgress, ...] | None:
         try:
-            steps = await handle.query(
-                ButtonAnalyticsWorkflow.progress, rpc_timeout=_PROGRESS_QUERY_TIMEOUT
+            steps: list[StepProgress] = await handle.query(
+                _PROGRESS_QUERY,
+                result_type=list[StepProgress],
+                rpc_timeout=_PROGRESS_QUERY_TIMEOUT,
             )
         except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
             return None

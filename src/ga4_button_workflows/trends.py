@@ -1,0 +1,607 @@
+"""Trends and change alerts: daily series and period-over-period changes.
+
+Pure functions only: no Temporal, GA4, SQL or HTTP imports, so the module can
+be passed through the workflow sandbox like :mod:`~ga4_button_workflows.metrics`.
+
+Daily series
+    One :class:`TrendPoint` per day, button and page variant, with the day's
+    click-through rate and its Wilson interval. A day without a row is a gap:
+    it is left out, never filled with zeros. The property's current day is
+    still collecting data, so it is left out unless the configuration asks for
+    it. When the same day of a series appears more than once, the last one wins:
+    GA4 restates recent days, and a restated day replaces the earlier numbers
+    instead of adding to them.
+
+Period over period
+    Each button x variant present in both periods is compared with
+    :func:`~ga4_button_workflows.stats.compare_proportions`, the previous period
+    as the control. The comparisons that pass the data gates form one family,
+    adjusted with Holm's procedure, so ``TrendConfig.alpha`` bounds the chance
+    that an analysis reports any change at all when nothing changed. A
+    significant comparison is a :class:`ChangeFinding`; it is an alert when its
+    relative change is also at least ``TrendConfig.min_relative_change``.
+
+Alerts
+    :func:`alerts_to_send` picks the findings to tell people about, once each:
+    a finding already alerted is alerted again only when it grew by at least
+    ``TrendConfig.worsen_margin``. :func:`render_alert_text` writes the message.
+
+Users are not additive, so period totals cannot be rebuilt from daily rows:
+the previous period's counts come from GA4 (``ButtonReport.previous_counts``)
+or from the previous stored analysis (see :func:`baseline_for`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from ga4_button_workflows.models import (
+    AnalysisRecord,
+    ButtonCounts,
+    ButtonMetrics,
+    ButtonReport,
+    ChangeDirection,
+    ChangeFinding,
+    DailyCounts,
+    Period,
+    TrendPoint,
+    is_placeholder,
+)
+from ga4_button_workflows.stats import (
+    DEFAULT_MIN_SUCCESSES,
+    DEFAULT_MIN_TRIALS,
+    PValueAdjustment,
+    adjust_p_values,
+    compare_proportions,
+    reject_hypotheses,
+    wilson_interval,
+)
+
+__all__ = [
+    "Baseline",
+    "ChangeAlert",
+    "ChangeDirection",
+    "ChangeFinding",
+    "TrendConfig",
+    "TrendPoint",
+    "alert_key",
+    "alerts_to_send",
+    "baseline_for",
+    "daily_series",
+    "describe_change",
+    "period_over_period",
+    "previous_period_of",
+    "render_alert_text",
+]
+
+_WORSEN_TOLERANCE = 1e-9
+"""Slack in the worsening test, so 0.35 - 0.30 counts as a growth of 0.05."""
+
+
+def _open_unit(
+    instance: object, attribute: attrs.Attribute[float], value: float
+) -> None:
+    if not 0.0 < value < 1.0:
+        raise ValueError(
+            f"{attribute.name} must be strictly between 0 and 1, got {value!r}"
+        )
+
+
+def _non_negative_finite(
+    instance: object, attribute: attrs.Attribute[float], value: float
+) -> None:
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(
+            f"{attribute.name} must be a finite, non-negative number, got {value!r}"
+        )
+
+
+def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1, got {value!r}")
+
+
+# --- Models ----------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TrendConfig:
+    """How trends are drawn and when a change becomes a finding or an alert."""
+
+    alpha: float = attrs.field(default=0.05, validator=_open_unit)
+    """False-alarm rate per analysis: the family-wise error rate (Holm) of all
+    the period-over-period comparisons of one analysis."""
+    min_relative_change: float = attrs.field(
+        default=0.15, validator=_non_negative_finite
+    )
+    """Smallest relative change, in either direction, that alerts (0.15 = 15%);
+    smaller significant changes are findings without an alert."""
+    min_trials: int = attrs.field(default=DEFAULT_MIN_TRIALS, validator=_count)
+    """Exposed users each period needs before a change may be found."""
+    min_successes: int = attrs.field(default=DEFAULT_MIN_SUCCESSES, validator=_count)
+    """Clicking users, and non-clicking users, the two periods need together."""
+    confidence: float = attrs.field(default=0.95, validator=_open_unit)
+    """Confidence level of every interval, e.g. 0.95 for 95%."""
+    max_series: int = attrs.field(default=10, validator=_positive)
+    """Button x variant series kept in a trend, the largest by exposure events;
+    bounds the size of the insights document."""
+    max_days: int = attrs.field(default=31, validator=_positive)
+    """Most recent days kept per series in a trend; with ``max_series`` it bounds
+    the document (about 210 bytes a point). The store keeps every day."""
+    include_partial_day: bool = False
+    """Keep the property's current day, which is still collecting data."""
+    worsen_margin: float = attrs.field(default=0.05, validator=_non_negative_finite)
+    """How much larger, in absolute relative change (0.05 = 5 points), a change
+    must grow before an alert already sent is sent again."""
+
+
+_DEFAULT_CONFIG = TrendConfig()
+
+
+@attrs.frozen(kw_only=True)
+class ChangeAlert:
+    """What an alert-capable notifier is asked to deliver."""
+
+    key: str
+    """The finding's :func:`alert_key`; stable from one analysis to the next."""
+    property_id: str
+    """The numeric GA4 property ID."""
+    analysis_id: str
+    """The analysis that found the change."""
+    finding: ChangeFinding
+    """The change, with its numbers."""
+    text: str
+    """The message in plain text (:func:`render_alert_text`); notifiers escape
+    it for their medium."""
+    analysis_url: str | None = None
+    """Where people can open the analysis, when the host has such a page."""
+
+
+@attrs.frozen(kw_only=True)
+class Baseline:
+    """The counts an analysis is compared with."""
+
+    period: Period
+    """The days the counts cover: the equally long period just before."""
+    counts: tuple[ButtonCounts, ...]
+    """Counts per button x variant over ``period``."""
+    analysis_id: str | None = None
+    """The stored analysis the counts come from; None when GA4 supplied them."""
+
+
+# --- Daily series -------------------------------------------------------------------
+
+
+def daily_series(
+    daily: Iterable[DailyCounts],
+    *,
+    today: datetime.date | None,
+    config: TrendConfig | None = None,
+) -> tuple[TrendPoint, ...]:
+    """Return the daily click-through series of the largest buttons.
+
+    Days without a row stay gaps. When a day of a series appears more than
+    once, the last row wins, so ``[*stored_rows, *fresh_rows]`` gives the
+    restated numbers. Only the last ``config.max_days`` days (counted back from
+    the latest day kept) and, over them, the ``config.max_series`` series with
+    the most exposure events (then click events) are kept; series whose button
+    or variant is a placeholder such as ``(not set)`` come after the real ones.
+
+    Args:
+        daily: Daily counts, in any order.
+        today: The current day in the property's time zone. Days after it are
+            dropped, and so is ``today`` itself unless
+            ``config.include_partial_day``. None drops nothing (a report of
+            past days).
+        config: Trend settings; the defaults when None.
+
+    Returns:
+        The points, sorted by button, variant and date.
+    """
+    config = config or _DEFAULT_CONFIG
+    series = _last_days(_complete_days(daily, today, config), config.max_days)
+
+    ranked = sorted(series, key=lambda key: _volume_rank(key, series[key].values()))
+    return tuple(
+        _trend_point(series[key][day], config)
+        for key in sorted(ranked[: config.max_series])
+        for day in sorted(series[key])
+    )
+
+
+_Series = dict[tuple[str, str], dict[datetime.date, DailyCounts]]
+
+
+def _complete_days(
+    daily: Iterable[DailyCounts], today: datetime.date | None, config: TrendConfig
+) -> _Series:
+    """Group rows by series and day, the last row of a day winning."""
+    series: _Series = {}
+    for row in daily:
+        if today is not None and (
+            row.date > today or (row.date == today and not config.include_partial_day)
+        ):
+            continue
+        series.setdefault((row.button, row.variant), {})[row.date] = row
+    return series
+
+
+def _last_days(series: _Series, max_days: int) -> _Series:
+    latest = max((day for days in series.values() for day in days), default=None)
+    if latest is None:
+        return series
+    first = latest - datetime.timedelta(days=max_days - 1)
+    recent = {
+        key: {day: row for day, row in days.items() if day >= first}
+        for key, days in series.items()
+    }
+    return {key: days for key, days in recent.items() if days}
+
+
+def _volume_rank(
+    key: tuple[str, str], rows: Iterable[DailyCounts]
+) -> tuple[bool, int, int, tuple[str, str]]:
+    rows = list(rows)
+    placeholder = is_placeholder(key[0]) or is_placeholder(key[1])
+    exposures = sum(row.exposure_events for row in rows)
+    clicks = sum(row.click_events for row in rows)
+    return placeholder, -exposures, -clicks, key
+
+
+def _trend_point(row: DailyCounts, config: TrendConfig) -> TrendPoint:
+    exposed = row.exposed_users
+    rate = None
+    interval = None
+    if exposed:
+        clicking = min(row.clicking_users, exposed)
+        rate = clicking / exposed
+        interval = wilson_interval(clicking, exposed, config.confidence)
+    return TrendPoint(
+        date=row.date,
+        button=row.button,
+        variant=row.variant,
+        exposed_users=exposed,
+        clicking_users=row.clicking_users,
+        click_through_rate=rate,
+        interval=interval,
+    )
+
+
+# --- Period over period ---------------------------------------------------------------
+
+
+def previous_period_of(period: Period) -> Period:
+    """Return the equally long period that ends the day before ``period`` starts."""
+    end = period.start - datetime.timedelta(days=1)
+    return Period(end - datetime.timedelta(days=period.days - 1), end)
+
+
+def baseline_for(
+    report: ButtonReport, previous_analysis: AnalysisRecord | None = None
+) -> Baseline | None:
+    """Return what ``report`` should be compared with, or None.
+
+    GA4's own counts of the previous period (``report.previous_counts``) win:
+    they include any restatement. Otherwise the previous stored analysis of the
+    property serves, when it covered exactly the equally long period just
+    before ``report.period``; its counts are those the document kept (the
+    largest buttons when there were many).
+
+    Args:
+        report: The analysis' report.
+        previous_analysis: The property's latest stored analysis before this
+            one, e.g. ``await store.latest_analysis(property_id)``.
+
+    Returns:
+        The baseline, or None when neither source covers the right period.
+    """
+    wanted = previous_period_of(report.period)
+    if report.previous_period == wanted and report.previous_counts:
+        return Baseline(period=wanted, counts=report.previous_counts)
+    if (
+        previous_analysis is not None
+        and previous_analysis.property_id == report.property_id
+        and previous_analysis.period == wanted
+        and previous_analysis.insights.buttons
+    ):
+        return Baseline(
+            period=wanted,
+            counts=tuple(_as_counts(m) for m in previous_analysis.insights.buttons),
+            analysis_id=previous_analysis.analysis_id,
+        )
+    return None
+
+
+def _as_counts(metrics: ButtonMetrics) -> ButtonCounts:
+    return ButtonCounts(
+        button=metrics.button,
+        variant=metrics.variant,
+        exposed_users=metrics.exposed_users,
+        exposure_events=metrics.exposure_events,
+        clicking_users=metrics.clicking_users,
+        click_events=metrics.click_events,
+        hovering_users=metrics.hovering_users,
+        hover_events=metrics.hover_events,
+    )
+
+
+def period_over_period(
+    current: Sequence[ButtonCounts],
+    previous: Sequence[ButtonCounts],
+    *,
+    current_period: Period,
+    previous_period: Period,
+    config: TrendConfig | None = None,
+    flagged: bool = False,
+) -> tuple[ChangeFinding, ...]:
+    """Return the significant changes of click-through rate since the previous period.
+
+    Every button x variant with exposed users in both periods is compared, the
+    previous period as the control. The p-values of the comparisons whose status
+    allows a decision form one Holm family at ``config.alpha``; a comparison is a
+    finding when its adjusted p-value is at most ``config.alpha`` and the rate
+    moved. A finding alerts when its relative change is at least
+    ``config.min_relative_change`` in size, unless its button or variant is a
+    placeholder, the previous rate was 0 (no relative size), or ``flagged``.
+
+    Args:
+        current: Counts over ``current_period``.
+        previous: Counts over ``previous_period``.
+        current_period: The period analysed.
+        previous_period: The equally long period just before it.
+        config: Trend settings; the defaults when None.
+        flagged: GA4 flagged either period's data as thresholded, sampled or
+            ``(other)``-collapsed. Findings are still reported; none alerts.
+
+    Returns:
+        The findings, sorted by button, variant.
+
+    Raises:
+        ValueError: The periods differ in length, or ``previous_period`` does
+            not end before ``current_period`` starts.
+    """
+    config = config or _DEFAULT_CONFIG
+    _check_periods(current_period, previous_period)
+    before = {(counts.button, counts.variant): counts for counts in previous}
+    after = {(counts.button, counts.variant): counts for counts in current}
+
+    pending = []
+    for key in sorted(after.keys() & before.keys()):
+        old, new = before[key], after[key]
+        if not old.exposed_users or not new.exposed_users:
+            continue
+        result = compare_proportions(
+            _arm(old),
+            _arm(new),
+            confidence=config.confidence,
+            min_trials=config.min_trials,
+            min_successes=config.min_successes,
+        )
+        pending.append((old, new, result))
+
+    adjusted = adjust_p_values(
+        [result.p_value if result.decision_allowed else None for *_, result in pending],
+        PValueAdjustment.HOLM,
+    )
+    rejected = reject_hypotheses(adjusted, config.alpha)
+    findings = []
+    for (old, new, result), adjusted_p, reject in zip(
+        pending, adjusted, rejected, strict=True
+    ):
+        if not reject or adjusted_p is None or result.p_value is None:
+            continue
+        if (
+            not result.difference
+            or result.control_rate is None
+            or result.treatment_rate is None
+        ):
+            continue
+        relative = result.relative_lift
+        placeholder = is_placeholder(new.button) or is_placeholder(new.variant)
+        findings.append(
+            ChangeFinding(
+                button=new.button,
+                variant=new.variant,
+                direction=(
+                    ChangeDirection.DROP
+                    if result.difference < 0
+                    else ChangeDirection.RISE
+                ),
+                previous_period=previous_period,
+                current_period=current_period,
+                previous_rate=result.control_rate,
+                current_rate=result.treatment_rate,
+                difference=result.difference,
+                relative_change=relative,
+                change_interval=result.lift_interval,
+                p_value=result.p_value,
+                adjusted_p_value=adjusted_p,
+                previous_exposed_users=old.exposed_users or 0,
+                current_exposed_users=new.exposed_users or 0,
+                confidence=config.confidence,
+                alert=(
+                    relative is not None
+                    and abs(relative) >= config.min_relative_change
+                    and not placeholder
+                    and not flagged
+                ),
+            )
+        )
+    return tuple(findings)
+
+
+def _check_periods(current: Period, previous: Period) -> None:
+    if previous.days != current.days:
+        raise ValueError(
+            f"the previous period {previous} has {previous.days} days and the "
+            f"current period {current} has {current.days}; compare equally long "
+            f"periods, e.g. {previous_period_of(current)}"
+        )
+    if previous.end >= current.start:
+        raise ValueError(
+            f"the previous period {previous} does not end before the current "
+            f"period {current} starts; use {previous_period_of(current)}"
+        )
+
+
+def _arm(counts: ButtonCounts) -> tuple[int, int]:
+    trials = counts.exposed_users or 0
+    return min(counts.clicking_users, trials), trials
+
+
+# --- Alerts ---------------------------------------------------------------------
+
+
+def alert_key(finding: ChangeFinding) -> str:
+    """Return the finding's alert key: ``"<button>|<variant>|<direction>"``.
+
+    The key is the same from one analysis to the next, so it says whether the
+    change was alerted before. It holds no property ID: stores keep alert state
+    per property. A ``|`` or NUL inside a name, and the backslash itself, are
+    escaped with a backslash, so two different buttons never share a key and
+    every key can be stored.
+    """
+    button, variant = _escape_key(finding.button), _escape_key(finding.variant)
+    return f"{button}|{variant}|{finding.direction.value}"
+
+
+def _escape_key(name: str) -> str:
+    # No NUL either: PostgreSQL text cannot hold it, and the key is stored.
+    return name.replace("\\", "\\\\").replace("|", "\\|").replace("\x00", "\\0")
+
+
+def alerts_to_send(
+    findings: Iterable[ChangeFinding],
+    already_sent: Mapping[str, float],
+    *,
+    config: TrendConfig | None = None,
+) -> list[tuple[str, ChangeFinding]]:
+    """Return the alerting findings that people have not been told about yet.
+
+    A finding with ``alert`` set is due when its :func:`alert_key` is not in
+    ``already_sent``, or when its relative change grew, in size, by at least
+    ``config.worsen_margin`` over the relative change recorded when it was
+    last alerted: a drop alerted at -30% is alerted again at -35% with the
+    default margin, not at -33%, and never at -25%. Recording the relative
+    change only when an alert goes out keeps small daily wobbles from adding
+    up to repeats.
+
+    Args:
+        findings: The analysis' findings.
+        already_sent: The property's alert state, key to the relative change
+            last alerted (``TrendStore.sent_alerts``).
+        config: Trend settings; the defaults when None.
+
+    Returns:
+        ``(key, finding)`` pairs in the order of ``findings``; empty when
+        nothing changed, or nothing changed more than already said.
+    """
+    # XXX: the alert state is never cleared, so a drop that recovers and later
+    # comes back no larger than before is not alerted again. Accepted for now:
+    # the recovery itself is a "rise" finding, and the rule keeps repeats out.
+    config = config or _DEFAULT_CONFIG
+    due: list[tuple[str, ChangeFinding]] = []
+    seen: set[str] = set()
+    for finding in findings:
+        relative = finding.relative_change
+        if not finding.alert or relative is None:
+            continue
+        key = alert_key(finding)
+        if key in seen:
+            continue
+        seen.add(key)
+        last = already_sent.get(key)
+        if last is None or _worsened(relative, last, config.worsen_margin):
+            due.append((key, finding))
+    return due
+
+
+def _worsened(relative: float, last: float, margin: float) -> bool:
+    growth = abs(relative) - abs(last)
+    return growth > 0.0 and growth >= margin - _WORSEN_TOLERANCE
+
+
+def render_alert_text(
+    finding: ChangeFinding,
+    *,
+    property_id: str,
+    analysis_id: str,
+    analysis_url: str | None = None,
+) -> str:
+    """Return the alert as plain text: what changed, by how much, and where to look.
+
+    GA4 names are written as they are; a notifier escapes the text for its
+    medium (Slack, HTML).
+
+    Example::
+
+        📉 Click-through rate drop: cta on colors (property 123456789)
+        6.0% -> 4.2% (-30%, 95% CI -40% to -20%; adjusted p < 0.001)
+        2024-05-22..2024-05-28 (7,000 users exposed) against
+        2024-05-15..2024-05-21 (7,000 users exposed)
+        Analysis button-analysis-123456789-2024-05-29
+    """
+    arrow = "📉" if finding.direction is ChangeDirection.DROP else "📈"
+    lines = [
+        f"{arrow} Click-through rate {finding.direction.value}: {finding.label} "
+        f"(property {property_id})",
+        f"{_percent(finding.previous_rate)} -> {_percent(finding.current_rate)} "
+        f"({_change_text(finding)}; adjusted p {_p(finding.adjusted_p_value)})",
+        f"{finding.current_period} ({finding.current_exposed_users:,} users "
+        f"exposed) against {finding.previous_period} "
+        f"({finding.previous_exposed_users:,} users exposed)",
+        f"Analysis {analysis_id}" + (f": {analysis_url}" if analysis_url else ""),
+    ]
+    return "\n".join(lines)
+
+
+def describe_change(finding: ChangeFinding) -> str:
+    """Return the finding in one line, for summaries and recommendations.
+
+    For example ``"cta on colors: CTR 6.0% -> 4.2% (-30%, 95% CI -40% to -20%;
+    adjusted p < 0.001)"``.
+    """
+    return (
+        f"{finding.label}: CTR {_percent(finding.previous_rate)} -> "
+        f"{_percent(finding.current_rate)} ({_change_text(finding)}; "
+        f"adjusted p {_p(finding.adjusted_p_value)})"
+    )
+
+
+def _change_text(finding: ChangeFinding) -> str:
+    relative = finding.relative_change
+    if relative is None:
+        return f"{finding.difference * 100:+.1f} points"
+    text = _signed_percent(relative)
+    interval = finding.change_interval
+    if interval is not None:
+        text += (
+            f", {finding.confidence:.0%} CI {_signed_percent(interval.lower)} "
+            f"to {_signed_percent(interval.upper)}"
+        )
+    return text
+
+
+def _percent(rate: float) -> str:
+    value = rate * 100.0
+    if value == 0.0:
+        return "0%"
+    return f"{value:.2f}%" if abs(value) < 1.0 else f"{value:.1f}%"
+
+
+def _signed_percent(value: float) -> str:
+    scaled = value * 100.0
+    return f"{scaled:+.1f}%" if abs(scaled) < 10.0 else f"{scaled:+.0f}%"
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"

@@ -1,0 +1,316 @@
+"""TrendStore on every store: daily rows replaced when restated, alert state kept."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts
+from ga4_button_workflows.ports import InsightStore, TrendStore
+from ga4_button_workflows.stores import JSONFileInsightStore, MemoryInsightStore, sql
+from ga4_button_workflows.stores.sql import SQLInsightStore
+
+PROPERTY_ID = "123456789"
+OTHER_PROPERTY_ID = "987654321"
+RESTATED_DAY = datetime.date(2024, 5, 7)
+
+
+def row(
+    date: datetime.date,
+    clicking: int = 40,
+    *,
+    button: str = "cta",
+    variant: str = "colors",
+    exposed: int | None = 900,
+) -> DailyCounts:
+    return DailyCounts(
+        date=date,
+        button=button,
+        variant=variant,
+        exposed_users=exposed,
+        exposure_events=1100,
+        clicking_users=clicking,
+        click_events=clicking + 3,
+    )
+
+
+def week(first: datetime.date, clicking: int) -> list[DailyCounts]:
+    return [row(first + datetime.timedelta(days=n), clicking) for n in range(7)]
+
+
+def table_names(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def count_rows(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(sa.text(f"SELECT count(*) FROM {table}")))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["memory", "json", "sqlite", "postgresql"])
+async def trend_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[TrendStore]:
+    """Each store of the library, empty."""
+    if request.param == "memory":
+        yield MemoryInsightStore()
+    elif request.param == "json":
+        yield JSONFileInsightStore(tmp_path / "button_insights.json")
+    else:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'insights.db'}"
+        else:
+            url = request.getfixturevalue("postgres_server").create_database()
+        store = SQLInsightStore(url)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+class TestDailyRows:
+    async def test_a_day_restated_between_two_runs_leaves_the_restated_clicks(
+        self, trend_store: TrendStore
+    ) -> None:
+        await trend_store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 40)])
+        await trend_store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 95)])
+
+        history = await trend_store.daily_history(
+            PROPERTY_ID, start=RESTATED_DAY, end=RESTATED_DAY
+        )
+
+        assert history == [row(RESTATED_DAY, 95)]
+
+    async def test_a_rerun_over_an_overlapping_period_replaces_never_adds(
+        self, trend_store: TrendStore
+    ) -> None:
+        first_week = datetime.date(2024, 5, 1)
+        await trend_store.save_daily(PROPERTY_ID, week(first_week, 40))
+        await trend_store.save_daily(PROPERTY_ID, week(datetime.date(2024, 5, 5), 95))
+
+        history = await trend_store.daily_history(
+            PROPERTY_ID, start=first_week, end=datetime.date(2024, 5, 31)
+        )
+
+        assert [(r.date.day, r.clicking_users) for r in history] == [
+            (1, 40),
+            (2, 40),
+            (3, 40),
+            (4, 40),
+            *((day, 95) for day in range(5, 12)),
+        ]
+
+    async def test_the_last_row_of_a_day_wins_within_one_save(
+        self, trend_store: TrendStore
+    ) -> None:
+        await trend_store.save_daily(
+            PROPERTY_ID, [row(RESTATED_DAY, 40), row(RESTATED_DAY, 95)]
+        )
+
+        history = await trend_store.daily_history(
+            PROPERTY_ID, start=RESTATED_DAY, end=RESTATED_DAY
+        )
+
+        assert [r.clicking_users for r in history] == [95]
+
+    async def test_history_is_per_property_within_the_dates_and_sorted(
+        self, trend_store: TrendStore
+    ) -> None:
+        await trend_store.save_daily(
+            PROPERTY_ID,
+            [
+                row(datetime.date(2024, 5, 3), button="nav", variant="original"),
+                row(datetime.date(2024, 5, 2), button="nav"),
+                row(datetime.date(2024, 5, 2), button="cta", exposed=None),
+                row(datetime.date(2024, 4, 30)),
+            ],
+        )
+        await trend_store.save_daily(
+            OTHER_PROPERTY_ID, [row(datetime.date(2024, 5, 2))]
+        )
+
+        history = await trend_store.daily_history(
+            PROPERTY_ID, start=datetime.date(2024, 5, 1), end=datetime.date(2024, 5, 3)
+        )
+
+        assert [(r.date.day, r.button, r.variant) for r in history] == [
+            (2, "cta", "colors"),
+            (2, "nav", "colors"),
+            (3, "nav", "original"),
+        ]
+        assert history[0].exposed_users is None
+
+    async def test_saving_nothing_changes_nothing(
+        self, trend_store: TrendStore
+    ) -> None:
+        await trend_store.save_daily(PROPERTY_ID, [])
+
+        assert (
+            await trend_store.daily_history(
+                PROPERTY_ID, start=datetime.date.min, end=datetime.date.max
+            )
+            == []
+        )
+
+    async def test_a_hostile_button_name_round_trips(
+        self, trend_store: TrendStore, hostile_button: str
+    ) -> None:
+        await trend_store.save_daily(
+            PROPERTY_ID, [row(RESTATED_DAY, button=hostile_button)]
+        )
+
+        (stored,) = await trend_store.daily_history(
+            PROPERTY_ID, start=RESTATED_DAY, end=RESTATED_DAY
+        )
+
+        assert stored.button == hostile_button
+
+
+class TestAlertState:
+    async def test_a_recorded_alert_is_remembered_per_property(
+        self, trend_store: TrendStore
+    ) -> None:
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.3, "a-1")
+
+        assert await trend_store.sent_alerts(PROPERTY_ID) == {"cta|colors|drop": -0.3}
+        assert await trend_store.sent_alerts(OTHER_PROPERTY_ID) == {}
+
+    async def test_recording_a_key_again_replaces_its_relative_change(
+        self, trend_store: TrendStore
+    ) -> None:
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.3, "a-1")
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.4, "a-2")
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|rise", 0.2, "a-2")
+
+        assert await trend_store.sent_alerts(PROPERTY_ID) == {
+            "cta|colors|drop": -0.4,
+            "cta|colors|rise": 0.2,
+        }
+
+    async def test_a_relative_change_that_is_not_finite_is_refused(
+        self, trend_store: TrendStore
+    ) -> None:
+        with pytest.raises(ValueError, match="finite"):
+            await trend_store.record_alert(PROPERTY_ID, "k", math.nan, "a-1")
+
+    def test_every_store_is_a_trend_store_and_an_insight_store(
+        self, trend_store: TrendStore
+    ) -> None:
+        assert isinstance(trend_store, TrendStore)
+        assert isinstance(trend_store, InsightStore)
+
+
+class TestJSONFile:
+    async def test_daily_rows_and_alerts_sit_beside_the_original_keys(
+        self, tmp_path: Path, make_record: Callable[..., AnalysisRecord]
+    ) -> None:
+        path = tmp_path / "button_insights.json"
+        store = JSONFileInsightStore(path)
+        await store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 40)])
+        await store.save_analysis(make_record("analysis-1"))
+        await store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.3, "analysis-1")
+
+        content = json.loads(path.read_text(encoding="utf-8"))
+
+        assert content["best_performing_button"] == "cta on colors"
+        assert content["store_version"] == 1
+        assert content["daily"] == [
+            {
+                "property_id": PROPERTY_ID,
+                "date": "2024-05-07",
+                "button": "cta",
+                "variant": "colors",
+                "exposed_users": 900,
+                "exposure_events": 1100,
+                "clicking_users": 40,
+                "click_events": 43,
+            }
+        ]
+        assert [entry["alert_key"] for entry in content["alerts"]] == [
+            "cta|colors|drop"
+        ]
+
+    async def test_a_file_from_before_trends_reads_as_having_no_history(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "button_insights.json"
+        path.write_text(
+            json.dumps(
+                {"timestamp": "2024-05-08T06:00:00+00:00", "recommendations": []}
+            )
+        )
+        store = JSONFileInsightStore(path)
+
+        assert await store.sent_alerts(PROPERTY_ID) == {}
+        assert (
+            await store.daily_history(
+                PROPERTY_ID, start=datetime.date.min, end=datetime.date.max
+            )
+            == []
+        )
+        await store.save_daily(PROPERTY_ID, [row(RESTATED_DAY)])
+        content = json.loads(path.read_text(encoding="utf-8"))
+        assert content["timestamp"] == "2024-05-08T06:00:00+00:00"
+        assert len(content["daily"]) == 1
+
+
+class TestSQLSchema:
+    async def test_a_version_1_database_gets_the_trend_tables_and_keeps_its_data(
+        self,
+        database_url: str,
+        make_record: Callable[..., AnalysisRecord],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        record = make_record("analysis-1")
+        with monkeypatch.context() as patch:
+            patch.setattr(sql, "SCHEMA_VERSION", 1)
+            async with SQLInsightStore(database_url) as old_store:
+                await old_store.save_analysis(record)
+        engine = sa.create_engine(database_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text("DROP TABLE daily_metrics"))
+                connection.execute(sa.text("DROP TABLE alerts"))
+        finally:
+            engine.dispose()
+        assert {"daily_metrics", "alerts"}.isdisjoint(table_names(database_url))
+
+        async with SQLInsightStore(database_url) as new_store:
+            assert await new_store.schema_version() == 2
+            assert await new_store.get_analysis("analysis-1") == record
+            await new_store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 95)])
+            await new_store.record_alert(PROPERTY_ID, "k", -0.3, "analysis-1")
+
+        assert {"daily_metrics", "alerts"} <= table_names(database_url)
+        assert count_rows(database_url, "schema_version") == 2
+        assert count_rows(database_url, "daily_metrics") == 1
+
+    async def test_a_new_database_is_created_at_version_2_with_the_trend_tables(
+        self, sql_store: SQLInsightStore, database_url: str
+    ) -> None:
+        assert sql.SCHEMA_VERSION == 2
+        assert await sql_store.schema_version() == 2
+        assert {"daily_metrics", "alerts"} <= table_names(database_url)
+        assert count_rows(database_url, "schema_version") == 1
+
+    async def test_a_restatement_updates_the_row_in_place(
+        self, sql_store: SQLInsightStore, database_url: str
+    ) -> None:
+        await sql_store.save_daily(PROPERTY_ID, week(datetime.date(2024, 5, 1), 40))
+        await sql_store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 95)])
+
+        assert count_rows(database_url, "daily_metrics") == 7
