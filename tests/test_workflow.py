@@ -375,7 +375,9 @@ async def _rows_source_report(
     return builder.build()
 
 
-async def _history_shape(client: Client, task_queue: str, rows: int) -> tuple[int, list[str]]:
+async def _history_shape(
+    client: Client, task_queue: str, rows: int
+) -> tuple[int, list[str]]:
     async def fetch(request: FetchRequest, context: FetchContext) -> ButtonReport:
         return await _rows_source_report(request, rows, buttons=min(rows, 10_000))
 

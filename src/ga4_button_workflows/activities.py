@@ -45,6 +45,7 @@ from ga4_button_workflows.trends import (
     baseline_for,
     daily_series,
     period_over_period,
+    previous_period_of,
 )
 
 __all__ = ["ButtonAnalyticsActivities"]
@@ -146,7 +147,14 @@ class ButtonAnalyticsActivities:
             await trend_store.save_daily(report.property_id, complete)
         if report.previous_counts:
             return report
-        baseline = baseline_for(report, await store.latest_analysis(report.property_id))
+        previous = (
+            await store.latest_analysis(report.property_id)
+            if trend_store is None
+            else await trend_store.analysis_for_period(
+                report.property_id, previous_period_of(report.period)
+            )
+        )
+        baseline = baseline_for(report, previous)
         if baseline is None:
             return report
         return attrs.evolve(

@@ -1090,12 +1090,11 @@ def run() -> NoReturn:
 
     The process ends with :func:`os._exit` once output is flushed.
     """
+    code: int | str | None = 0
     try:
         main.main(prog_name="ga4-buttons")
     except SystemExit as stop:
         code = stop.code
-    else:  # pragma: no cover - click always raises SystemExit
-        code = 0
     if isinstance(code, str):
         click.echo(code, err=True)
         code = 1

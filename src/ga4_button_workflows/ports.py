@@ -18,6 +18,7 @@ from ga4_button_workflows.models import (
     ButtonReport,
     DailyCounts,
     FetchRequest,
+    Period,
 )
 
 __all__ = ["ButtonDataSource", "FetchContext", "InsightStore", "Notifier", "TrendStore"]
@@ -151,6 +152,15 @@ class TrendStore(Protocol):
         """Return the stored rows from ``start`` to ``end`` (inclusive).
 
         Sorted by date, button and variant; days without a row are absent.
+        """
+        ...
+
+    async def analysis_for_period(
+        self, property_id: str, period: Period
+    ) -> AnalysisRecord | None:
+        """Return the latest saved analysis of exactly ``period``, or None.
+
+        The baseline of the next period's change findings.
         """
         ...
 

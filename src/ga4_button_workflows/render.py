@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ga4_button_workflows.models import ButtonInsights, VariantComparison
+from ga4_button_workflows.models import ButtonInsights, TrendPoint, VariantComparison
 from ga4_button_workflows.stats import Interval
+from ga4_button_workflows.trends import describe_change
 
 __all__ = ["render_markdown", "render_text"]
 
@@ -186,11 +187,40 @@ def render_text(insights: ButtonInsights) -> str:
         )
         lines.extend(f"  {row}" for row in table)
 
+    lines.extend(_trend_lines(insights))
+
     if insights.caveats:
         lines.append("")
         lines.append("Caveats:")
         lines.extend(f"  - {caveat}" for caveat in insights.caveats)
     return "\n".join(lines)
+
+
+def _trend_lines(insights: ButtonInsights) -> list[str]:
+    """The change findings and, per daily series, its first and last rate."""
+    lines: list[str] = []
+    if insights.changes:
+        since = insights.changes[0].previous_period
+        lines += ["", f"Changes since {since}:"]
+        lines.extend(
+            f"  {'ALERT ' if finding.alert else ''}{describe_change(finding)}"
+            for finding in insights.changes
+        )
+    series: dict[str, list[TrendPoint]] = {}
+    for point in insights.trend:
+        if point.click_through_rate is not None:
+            series.setdefault(f"{point.button} on {point.variant}", []).append(point)
+    if series:
+        lines += ["", "Daily click-through (first and last day with data):"]
+        for label, points in sorted(series.items()):
+            points.sort(key=lambda point: point.date)
+            first, last = points[0], points[-1]
+            lines.append(
+                f"  {label}: {_percent(first.click_through_rate)} on {first.date} -> "
+                f"{_percent(last.click_through_rate)} on {last.date} "
+                f"({len(points)} days)"
+            )
+    return lines
 
 
 def _markdown_cell(text: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ga4_button_workflows.models import AnalysisRecord, DailyCounts
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period
 from ga4_button_workflows.ports import InsightStore, TrendStore
 from ga4_button_workflows.stores import JSONFileInsightStore, MemoryInsightStore, sql
 from ga4_button_workflows.stores.sql import SQLInsightStore
@@ -314,3 +314,37 @@ class TestSQLSchema:
         await sql_store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 95)])
 
         assert count_rows(database_url, "daily_metrics") == 7
+
+
+class TestAnalysisForPeriod:
+    """The baseline of a change finding: the analysis of exactly one period."""
+
+    async def test_finds_the_analysis_of_that_period_not_the_latest(
+        self,
+        trend_store: TrendStore,
+        make_record: Callable[..., AnalysisRecord],
+    ) -> None:
+        assert isinstance(trend_store, InsightStore)
+        week_1 = Period(datetime.date(2024, 5, 1), datetime.date(2024, 5, 7))
+        week_2 = Period(datetime.date(2024, 5, 8), datetime.date(2024, 5, 14))
+        saved = datetime.datetime(2024, 5, 15, tzinfo=datetime.timezone.utc)
+        await trend_store.save_analysis(
+            make_record("a-week-1", property_id=PROPERTY_ID, period=week_1)
+        )
+        await trend_store.save_analysis(
+            make_record(
+                "a-week-2", property_id=PROPERTY_ID, period=week_2, saved_at=saved
+            )
+        )
+        await trend_store.save_analysis(
+            make_record("b-week-1", property_id=OTHER_PROPERTY_ID, period=week_1)
+        )
+
+        found = await trend_store.analysis_for_period(PROPERTY_ID, week_1)
+        missing = await trend_store.analysis_for_period(
+            PROPERTY_ID, Period(datetime.date(2024, 4, 1), datetime.date(2024, 4, 7))
+        )
+
+        assert found is not None
+        assert found.analysis_id == "a-week-1"
+        assert missing is None

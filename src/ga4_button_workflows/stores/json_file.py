@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from ga4_button_workflows.converter import make_cattrs_converter
-from ga4_button_workflows.models import AnalysisRecord, DailyCounts
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period
 
 __all__ = ["DEFAULT_PATH", "JSONFileInsightStore"]
 
@@ -138,6 +138,19 @@ class JSONFileInsightStore:
         if not matching:
             return None
         return self._record(max(matching, key=_save_order))
+
+    async def analysis_for_period(
+        self, property_id: str, period: Period
+    ) -> AnalysisRecord | None:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        content = await asyncio.to_thread(self._read_locked)
+        records = [
+            self._record(plain)
+            for plain in content["analyses"].values()
+            if plain.get("property_id") == property_id
+        ]
+        matching = [record for record in records if record.period == period]
+        return max(matching, key=lambda r: r.saved_at) if matching else None
 
     async def has_delivery(self, analysis_id: str, channel: str) -> bool:
         """See :class:`~ga4_button_workflows.ports.InsightStore`."""

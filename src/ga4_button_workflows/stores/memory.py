@@ -7,7 +7,7 @@ import datetime
 import math
 from collections.abc import Sequence
 
-from ga4_button_workflows.models import AnalysisRecord, DailyCounts
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period
 
 __all__ = ["MemoryInsightStore"]
 
@@ -54,6 +54,17 @@ class MemoryInsightStore:
             record
             for record in self.analyses
             if property_id is None or record.property_id == property_id
+        ]
+        return matching[-1] if matching else None
+
+    async def analysis_for_period(
+        self, property_id: str, period: Period
+    ) -> AnalysisRecord | None:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        matching = [
+            record
+            for record in self.analyses
+            if record.property_id == property_id and record.period == period
         ]
         return matching[-1] if matching else None
 

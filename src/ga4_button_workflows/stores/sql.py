@@ -296,6 +296,24 @@ class SQLInsightStore:
             query = query.where(analyses_table.c.property_id == property_id)
         return await asyncio.to_thread(self._fetch_record, query.limit(1))
 
+    async def analysis_for_period(
+        self, property_id: str, period: Period
+    ) -> AnalysisRecord | None:
+        """See :class:`~ga4_button_workflows.ports.TrendStore`."""
+        query = (
+            sa.select(analyses_table)
+            .where(
+                analyses_table.c.property_id == property_id,
+                analyses_table.c.period_start == period.start,
+                analyses_table.c.period_end == period.end,
+            )
+            .order_by(
+                analyses_table.c.saved_at.desc(), analyses_table.c.analysis_id.desc()
+            )
+            .limit(1)
+        )
+        return await asyncio.to_thread(self._fetch_record, query)
+
     async def has_delivery(self, analysis_id: str, channel: str) -> bool:
         """See :class:`~ga4_button_workflows.ports.InsightStore`."""
         query = sa.select(sa.literal(1)).where(

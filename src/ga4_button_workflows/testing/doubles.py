@@ -8,6 +8,7 @@ import attrs
 
 from ga4_button_workflows.models import ButtonInsights, ButtonReport, FetchRequest
 from ga4_button_workflows.ports import FetchContext
+from ga4_button_workflows.trends import ChangeAlert
 
 __all__ = ["CallbackDataSource", "RecordingNotifier", "StaticDataSource"]
 
@@ -74,6 +75,8 @@ class RecordingNotifier:
         """Every call to :meth:`send`, failed ones included."""
         self.sent: list[tuple[str, ButtonInsights]] = []
         """``(analysis_id, insights)`` of each successful delivery."""
+        self.alerts: list[ChangeAlert] = []
+        """Every change alert delivered."""
 
     @property
     def channel(self) -> str:
@@ -87,3 +90,7 @@ class RecordingNotifier:
             self._failures_left -= 1
             raise ConnectionError(f"{self._channel} is down (planned failure)")
         self.sent.append((analysis_id, insights))
+
+    async def send_alert(self, alert: ChangeAlert) -> None:
+        """Record a change alert (see :mod:`ga4_button_workflows.alerts`)."""
+        self.alerts.append(alert)

@@ -19,6 +19,7 @@ from ga4_button_workflows.contrib.flask._charts import (
     CtrChart,
     ForestChart,
     TrendChart,
+    TrendPoint,
     TrendSeries,
     ctr_chart,
     forest_chart,
@@ -31,6 +32,7 @@ from ga4_button_workflows.models import (
     ButtonMetrics,
     Verdict,
 )
+from ga4_button_workflows.models import TrendPoint as ModelTrendPoint
 
 __all__ = [
     "STEPS",
@@ -39,6 +41,7 @@ __all__ = [
     "RecommendationItem",
     "VerdictCount",
     "build_dashboard",
+    "trend_series",
 ]
 
 STEPS = (
@@ -342,17 +345,36 @@ def _buttons_table(insights: ButtonInsights) -> list[tuple[str, ...]]:
     return rows
 
 
+def trend_series(points: Sequence[ModelTrendPoint]) -> tuple[TrendSeries, ...]:
+    """Group daily points into one click-through series per button x variant.
+
+    A day without data stays a gap.
+    """
+    grouped: dict[str, list[TrendPoint]] = {}
+    for point in sorted(points, key=lambda p: (p.button, p.variant, p.date)):
+        label = f"{point.button} on {point.variant}"
+        grouped.setdefault(label, []).append(
+            TrendPoint(day=point.date, value=point.click_through_rate)
+        )
+    return tuple(
+        TrendSeries(label=label, points=tuple(series))
+        for label, series in grouped.items()
+    )
+
+
 def build_dashboard(
-    record: AnalysisRecord, *, daily: Sequence[TrendSeries] = ()
+    record: AnalysisRecord, *, daily: Sequence[TrendSeries] | None = None
 ) -> Dashboard:
     """Compute the dashboard of one saved analysis.
 
     Args:
         record: The analysis as the store keeps it.
-        daily: Daily series for the trends chart; the chart says there is no
-            daily data when empty.
+        daily: Daily series for the trends chart; by default the analysis's own
+            trend. The chart says there is no daily data when there is none.
     """
     insights = record.insights
+    if daily is None:
+        daily = trend_series(insights.trend)
     period = insights.period or record.period
     control = insights.performance_summary.get("control_variant")
     if not isinstance(control, str):

@@ -1,0 +1,119 @@
+"""Change findings and alerts through the whole workflow on a real dev server."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from ga4_button_workflows import (
+    AnalysisOutcome,
+    AnalysisRequest,
+    BranchStatus,
+    ButtonAnalyticsPlugin,
+    ButtonAnalyticsWorkflow,
+    ButtonReport,
+    FetchRequest,
+)
+from ga4_button_workflows.aggregate import ReportBuilder
+from ga4_button_workflows.models import ChangeDirection
+from ga4_button_workflows.ports import FetchContext
+from ga4_button_workflows.schemas import ORIGINAL_LANDING_PAGE
+from ga4_button_workflows.stores.memory import MemoryInsightStore
+from ga4_button_workflows.testing.doubles import CallbackDataSource, RecordingNotifier
+
+DAY_1 = datetime.date(2026, 10, 1)
+DROP_FROM = DAY_1 + datetime.timedelta(days=21)  # the last 7 of 28 days
+USERS_PER_DAY = 400
+RATES = {"cta": 0.10, "navigation": 0.12, "feature_card": 0.05}
+VARIANTS = ("original", "colors")
+
+
+def _report(request: FetchRequest) -> ButtonReport:
+    """Expected counts, no noise: only the planted drop can change."""
+    builder = ReportBuilder(
+        ORIGINAL_LANDING_PAGE, property_id=request.property_id, period=request.period
+    )
+    days = request.period.days
+    for variant in VARIANTS:
+        exposed = USERS_PER_DAY * days
+        builder.add_row(
+            event_name="page_view",
+            button=None,
+            variant=variant,
+            event_count=exposed,
+            users=exposed,
+        )
+        for button, rate in RATES.items():
+            clicks = 0
+            for offset in range(days):
+                day = request.period.start + datetime.timedelta(days=offset)
+                dropped = button == "cta" and variant == "colors" and day >= DROP_FROM
+                clicks += round(USERS_PER_DAY * rate * (0.7 if dropped else 1.0))
+            builder.add_row(
+                event_name={"cta": "cta_click", "navigation": "navigation_click"}.get(
+                    button, "feature_click"
+                ),
+                button="cta" if button == "cta" else None,
+                variant=variant,
+                event_count=clicks,
+                users=clicks,
+                duration_ms=clicks * 800.0,
+            )
+    return builder.build()
+
+
+async def _analyse(
+    client: Client, task_queue: str, plugin: ButtonAnalyticsPlugin, first: datetime.date
+) -> AnalysisOutcome:
+    async with Worker(client, task_queue=task_queue, plugins=[plugin]):
+        return await client.execute_workflow(
+            ButtonAnalyticsWorkflow.run,
+            AnalysisRequest(
+                property_id="31337",
+                start_date=first,
+                end_date=first + datetime.timedelta(days=6),
+            ),
+            id=f"wf-{uuid.uuid4().hex}",
+            task_queue=task_queue,
+        )
+
+
+async def test_planted_drop_is_found_and_alerted_once(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    async def fetch(request: FetchRequest, context: FetchContext) -> ButtonReport:
+        return _report(request)
+
+    store = MemoryInsightStore()
+    notifier = RecordingNotifier()
+    plugin = ButtonAnalyticsPlugin(
+        source=CallbackDataSource(fetch), store=store, notifier=notifier
+    )
+    client = dev_env.client
+
+    before = await _analyse(
+        client, task_queue, plugin, DROP_FROM - datetime.timedelta(7)
+    )
+    after = await _analyse(client, task_queue, plugin, DROP_FROM)
+    again = await _analyse(client, task_queue, plugin, DROP_FROM)
+
+    assert before.insights.changes == ()  # no stored baseline before it
+    assert before.alerted.status is BranchStatus.SKIPPED
+    (finding,) = after.insights.changes  # unchanged buttons are no finding
+    assert (finding.button, finding.variant) == ("cta", "colors")
+    assert finding.direction is ChangeDirection.DROP
+    assert finding.alert
+    assert abs((finding.relative_change or 0.0) + 0.3) < 0.01
+    assert after.alerted.status is BranchStatus.DONE
+    assert any(
+        text.startswith("⚠️ Click-through dropped")
+        for text in after.insights.recommendations
+    )
+    # The same drop on the next run is found again but not alerted again.
+    assert again.insights.changes[0].alert
+    assert again.alerted.status is BranchStatus.ALREADY_DONE
+    assert [alert.finding.label for alert in notifier.alerts] == ["cta on colors"]
