@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ga4_button_workflows._text import p_phrase, percent, signed_percent
 from ga4_button_workflows.metrics import MetricsConfig
 from ga4_button_workflows.models import (
     ButtonInsights,
@@ -141,24 +142,8 @@ class InsightsDocumentError(ValueError):
 # --- formatting -----------------------------------------------------------------
 
 
-def _percent(rate: float) -> str:
-    value = rate * 100.0
-    if value == 0.0:
-        return "0%"
-    return f"{value:.2f}%" if abs(value) < 1.0 else f"{value:.1f}%"
-
-
-def _signed_percent(value: float) -> str:
-    scaled = value * 100.0
-    return f"{scaled:+.1f}%" if abs(scaled) < 10.0 else f"{scaled:+.0f}%"
-
-
 def _signed_points(value: float) -> str:
     return f"{value * 100.0:+.1f} points"
-
-
-def _p(value: float) -> str:
-    return "< 0.001" if value < 0.001 else f"= {value:.3g}"
 
 
 def _confidence_label(config: InsightsConfig) -> str:
@@ -325,7 +310,7 @@ def _flagged(metrics: MetricsReport) -> list[str]:
         flags.append(
             "sampled"
             if quality.sampling_ratio is None
-            else f"sampled ({_percent(quality.sampling_ratio)} of events read)"
+            else f"sampled ({percent(quality.sampling_ratio)} of events read)"
         )
     if quality.other_row:
         flags.append("partly collapsed into (other)")
@@ -344,8 +329,8 @@ def _effect(comparison: VariantComparison, config: InsightsConfig) -> str:
     interval = comparison.lift_interval
     if lift is not None and interval is not None:
         return (
-            f"{_signed_percent(lift)} ({ci} {_signed_percent(interval.lower)} "
-            f"to {_signed_percent(interval.upper)})"
+            f"{signed_percent(lift)} ({ci} {signed_percent(interval.lower)} "
+            f"to {signed_percent(interval.upper)})"
         )
     difference = comparison.difference
     interval = comparison.difference_interval
@@ -362,13 +347,13 @@ def _rates(comparison: VariantComparison) -> str:
     control_rate = comparison.control_rate
     if variant_rate is None or control_rate is None:
         return "CTR not computable"
-    return f"CTR {_percent(variant_rate)} vs {_percent(control_rate)}"
+    return f"CTR {percent(variant_rate)} vs {percent(control_rate)}"
 
 
 def _p_text(comparison: VariantComparison) -> str:
     if comparison.adjusted_p_value is None:
         return "no test possible"
-    return f"adjusted p {_p(comparison.adjusted_p_value)}"
+    return f"adjusted p {p_phrase(comparison.adjusted_p_value)}"
 
 
 def _comparison_evidence(comparison: VariantComparison) -> Evidence:
@@ -495,7 +480,7 @@ def _tracking_check(
     return Recommendation(
         kind="check_tracking",
         text=(
-            f"⚠️ {comparison.variant} shows a {_signed_percent(lift)} lift over "
+            f"⚠️ {comparison.variant} shows a {signed_percent(lift)} lift over "
             f"{comparison.control_variant} for {comparison.button}: changes of "
             f"{config.suspicious_lift * 100:g}% or more are rare, so check "
             "tracking before acting on it"
@@ -548,9 +533,9 @@ def _rule_record(
     elif kind == "clearer_call_to_action":
         ctr = entry.click_through_rate or 0.0
         text = (
-            f"🎯 {entry.label} has a low click-through rate ({_percent(ctr)}, "
-            f"{_confidence_label(config)} {_percent(_lower(entry))} to "
-            f"{_percent(_upper(entry))}): try a clearer call-to-action"
+            f"🎯 {entry.label} has a low click-through rate ({percent(ctr)}, "
+            f"{_confidence_label(config)} {percent(_lower(entry))} to "
+            f"{percent(_upper(entry))}): try a clearer call-to-action"
         )
         extra = {"threshold": config.low_click_through_rate}
     else:
@@ -710,7 +695,7 @@ def _srm_recommendation(metrics: MetricsReport) -> Recommendation:
         if standing.exposed_users is not None and not is_placeholder(standing.variant)
     )
     p_value = metrics.srm_p_value
-    p_text = "" if p_value is None else f", p {_p(p_value)}"
+    p_text = "" if p_value is None else f", p {p_phrase(p_value)}"
     severity = (
         "Sample-ratio mismatch"
         if metrics.srm_status == "mismatch"
@@ -777,7 +762,7 @@ def _caveats(
         share = (
             ""
             if quality.sampling_ratio is None
-            else f" (it read {_percent(quality.sampling_ratio)} of the events)"
+            else f" (it read {percent(quality.sampling_ratio)} of the events)"
         )
         caveats.append(f"GA4 sampled this report{share}, so counts are estimates.")
     if quality.other_row:
@@ -805,7 +790,7 @@ def _caveats(
     caveats.extend(_sentence(note) for note in quality.notes if note.strip())
     if metrics.srm_status in _SUSPICIOUS_SRM:
         p_value = metrics.srm_p_value
-        p_text = "" if p_value is None else f" (p {_p(p_value)})"
+        p_text = "" if p_value is None else f" (p {p_phrase(p_value)})"
         caveats.append(
             f"The variants' exposed users do not match the intended split{p_text}; "
             "the comparisons may be biased."

@@ -10,37 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ga4_button_workflows._text import MISSING, p_value, percent, signed_percent
 from ga4_button_workflows.models import ButtonInsights, TrendPoint, VariantComparison
 from ga4_button_workflows.stats import Interval
 from ga4_button_workflows.trends import describe_change
 
 __all__ = ["render_markdown", "render_text"]
 
-_MISSING = "-"
-
-
-def _percent(rate: float | None) -> str:
-    if rate is None:
-        return _MISSING
-    value = rate * 100.0
-    if value == 0.0:
-        return "0%"
-    return f"{value:.2f}%" if abs(value) < 1.0 else f"{value:.1f}%"
-
-
-def _signed_percent(value: float) -> str:
-    scaled = value * 100.0
-    return f"{scaled:+.1f}%" if abs(scaled) < 10.0 else f"{scaled:+.0f}%"
-
 
 def _signed_points(value: float) -> str:
     return f"{value * 100.0:+.1f} pt"
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return _MISSING
-    return "< 0.001" if value < 0.001 else f"{value:.3g}"
 
 
 def _chance(probability: float) -> str:
@@ -53,7 +32,7 @@ def _chance(probability: float) -> str:
 
 def _count(value: object) -> str:
     if isinstance(value, bool) or value is None:
-        return _MISSING if value is None else str(value)
+        return MISSING if value is None else str(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
@@ -67,8 +46,8 @@ def _effect(comparison: VariantComparison) -> tuple[str, str]:
     interval: Interval | None = comparison.lift_interval
     if lift is not None and interval is not None:
         return (
-            _signed_percent(lift),
-            f"{_signed_percent(interval.lower)} to {_signed_percent(interval.upper)}",
+            signed_percent(lift),
+            f"{signed_percent(interval.lower)} to {signed_percent(interval.upper)}",
         )
     difference = comparison.difference
     interval = comparison.difference_interval
@@ -77,7 +56,7 @@ def _effect(comparison: VariantComparison) -> tuple[str, str]:
             _signed_points(difference),
             f"{_signed_points(interval.lower)} to {_signed_points(interval.upper)}",
         )
-    return _MISSING, _MISSING
+    return MISSING, MISSING
 
 
 def _comparison_row(comparison: VariantComparison) -> list[str]:
@@ -85,10 +64,10 @@ def _comparison_row(comparison: VariantComparison) -> list[str]:
     return [
         comparison.button,
         f"{comparison.variant} vs {comparison.control_variant}",
-        f"{_percent(comparison.variant_rate)} vs {_percent(comparison.control_rate)}",
+        f"{percent(comparison.variant_rate)} vs {percent(comparison.control_rate)}",
         effect,
         interval,
-        _p(comparison.adjusted_p_value),
+        p_value(comparison.adjusted_p_value),
         comparison.verdict.value.replace("_", " "),
     ]
 
@@ -106,14 +85,14 @@ _COMPARISON_HEADER = [
 
 def _headline(insights: ButtonInsights) -> list[tuple[str, str]]:
     probability = insights.most_engaging_variant_probability
-    variant = insights.most_engaging_variant or _MISSING
+    variant = insights.most_engaging_variant or MISSING
     if insights.most_engaging_variant and probability is not None:
         variant = f"{variant} ({_chance(probability)} chance of being best)"
     return [
-        ("Property", insights.property_id or _MISSING),
-        ("Period", str(insights.period) if insights.period else _MISSING),
-        ("Best performing button", insights.best_performing_button or _MISSING),
-        ("Worst performing button", insights.worst_performing_button or _MISSING),
+        ("Property", insights.property_id or MISSING),
+        ("Period", str(insights.period) if insights.period else MISSING),
+        ("Best performing button", insights.best_performing_button or MISSING),
+        ("Worst performing button", insights.worst_performing_button or MISSING),
         ("Most engaging variant", variant),
     ]
 
@@ -126,7 +105,7 @@ def _summary(insights: ButtonInsights) -> list[tuple[str, str]]:
     return [
         ("Buttons analysed", _count(summary.get("total_buttons_analyzed"))),
         ("With enough data", _count(summary.get("buttons_with_enough_data"))),
-        ("Average engagement score", _MISSING if score is None else f"{score:.2f}"),
+        ("Average engagement score", MISSING if score is None else f"{score:.2f}"),
         ("Most clicked", _count(summary.get("most_clicked_button"))),
         ("Highest CTR", _count(summary.get("highest_ctr_button"))),
         ("Exposed users", _count(summary.get("total_exposed_users"))),
@@ -216,8 +195,8 @@ def _trend_lines(insights: ButtonInsights) -> list[str]:
             points.sort(key=lambda point: point.date)
             first, last = points[0], points[-1]
             lines.append(
-                f"  {label}: {_percent(first.click_through_rate)} on {first.date} -> "
-                f"{_percent(last.click_through_rate)} on {last.date} "
+                f"  {label}: {percent(first.click_through_rate)} on {first.date} -> "
+                f"{percent(last.click_through_rate)} on {last.date} "
                 f"({len(points)} days)"
             )
     return lines

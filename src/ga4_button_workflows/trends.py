@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
+from ga4_button_workflows._text import p_phrase, percent, signed_percent
 from ga4_button_workflows.models import (
     AnalysisRecord,
     ButtonCounts,
@@ -554,8 +555,8 @@ def render_alert_text(
     lines = [
         f"{arrow} Click-through rate {finding.direction.value}: {finding.label} "
         f"(property {property_id})",
-        f"{_percent(finding.previous_rate)} -> {_percent(finding.current_rate)} "
-        f"({_change_text(finding)}; adjusted p {_p(finding.adjusted_p_value)})",
+        f"{percent(finding.previous_rate)} -> {percent(finding.current_rate)} "
+        f"({_change_text(finding)}; adjusted p {p_phrase(finding.adjusted_p_value)})",
         f"{finding.current_period} ({finding.current_exposed_users:,} users "
         f"exposed) against {finding.previous_period} "
         f"({finding.previous_exposed_users:,} users exposed)",
@@ -571,9 +572,9 @@ def describe_change(finding: ChangeFinding) -> str:
     adjusted p < 0.001)"``.
     """
     return (
-        f"{finding.label}: CTR {_percent(finding.previous_rate)} -> "
-        f"{_percent(finding.current_rate)} ({_change_text(finding)}; "
-        f"adjusted p {_p(finding.adjusted_p_value)})"
+        f"{finding.label}: CTR {percent(finding.previous_rate)} -> "
+        f"{percent(finding.current_rate)} ({_change_text(finding)}; "
+        f"adjusted p {p_phrase(finding.adjusted_p_value)})"
     )
 
 
@@ -581,27 +582,11 @@ def _change_text(finding: ChangeFinding) -> str:
     relative = finding.relative_change
     if relative is None:
         return f"{finding.difference * 100:+.1f} points"
-    text = _signed_percent(relative)
+    text = signed_percent(relative)
     interval = finding.change_interval
     if interval is not None:
         text += (
-            f", {finding.confidence:.0%} CI {_signed_percent(interval.lower)} "
-            f"to {_signed_percent(interval.upper)}"
+            f", {finding.confidence:.0%} CI {signed_percent(interval.lower)} "
+            f"to {signed_percent(interval.upper)}"
         )
     return text
-
-
-def _percent(rate: float) -> str:
-    value = rate * 100.0
-    if value == 0.0:
-        return "0%"
-    return f"{value:.2f}%" if abs(value) < 1.0 else f"{value:.1f}%"
-
-
-def _signed_percent(value: float) -> str:
-    scaled = value * 100.0
-    return f"{scaled:+.1f}%" if abs(scaled) < 10.0 else f"{scaled:+.0f}%"
-
-
-def _p(value: float) -> str:
-    return "< 0.001" if value < 0.001 else f"{value:.3g}"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
+from ga4_button_workflows._text import percent, signed_percent
 from ga4_button_workflows.models import ButtonMetrics, VariantComparison, Verdict
 
 __all__ = [
@@ -75,24 +76,6 @@ _Scale = Callable[[float], float]
 
 
 # --- formatting -----------------------------------------------------------------
-
-
-def percent(rate: float | None) -> str:
-    """A rate as a percentage, with more digits for small rates; ``-`` for None."""
-    if rate is None or not math.isfinite(rate):
-        return "-"
-    value = rate * 100.0
-    if value == 0.0:
-        return "0%"
-    return f"{value:.2f}%" if abs(value) < 1.0 else f"{value:.1f}%"
-
-
-def signed_percent(value: float | None) -> str:
-    """A relative change as a signed percentage; ``-`` for None."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    scaled = value * 100.0
-    return f"{scaled:+.1f}%" if abs(scaled) < 10.0 else f"{scaled:+.0f}%"
 
 
 def shorten(text: str, limit: int) -> str:
