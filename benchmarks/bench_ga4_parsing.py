@@ -42,7 +42,12 @@ from ga4_button_workflows.sources._ga4_rows import ReportFolder
 
 PERIOD = Period(datetime.date(2024, 5, 1), datetime.date(2024, 5, 28))
 VARIANTS = ("original", "colors", "sizes", "spacing", "typography")
-EVENTS = ("button_hover_start", "button_hover_end", "cta_click", "button_interaction_success")
+EVENTS = (
+    "button_hover_start",
+    "button_hover_end",
+    "cta_click",
+    "button_interaction_success",
+)
 DIMENSIONS = ("eventName", "customEvent:button_type", "customEvent:page_variant")
 METRICS = (("eventCount", 1), ("totalUsers", 1), ("customEvent:hover_duration", 5))
 ROUNDS = 2
@@ -50,7 +55,7 @@ ROUNDS = 2
 Row = tuple[str, str, str]
 
 
-# --- building pages fast: protobuf wire bytes, written directly ------------------------
+# --- building pages fast: protobuf wire bytes, written directly -------------------
 
 
 def _varint(value: int) -> bytes:
@@ -120,7 +125,7 @@ def page(offset: int, limit: int, row_count: int) -> Any:
     return RunReportResponse.deserialize(page_bytes(offset, limit, row_count))
 
 
-# --- 1. parsing, side by side ------------------------------------------------------------
+# --- 1. parsing, side by side ------------------------------------------------------
 
 
 def _builder() -> ReportBuilder:
@@ -170,7 +175,7 @@ def bench_parsing(rows: int) -> dict[str, float]:
     return {f"{name}_rows_per_s": rows / seconds for name, seconds in best.items()}
 
 
-# --- 2. a paged fetch of a large report, in a child interpreter -------------------------
+# --- 2. a paged fetch of a large report, in a child interpreter -------------------
 
 
 class InProcessClient:

@@ -29,7 +29,8 @@ An HTML comment on the line before a fence says how to run it:
     ``tests/`` of its working directory and run with pytest in one
     subprocess after its other samples, as a reader would run them (warnings
     as errors, and the ``asyncio_default_fixture_loop_scope`` a configured
-    project sets).
+    project sets). A page of test modules only runs them in the background
+    from the start, like the Quickstart's commands below.
 ``<!-- not-tested: reason -->``
     The sample is deliberately partial. Keep these rare.
 
@@ -152,6 +153,22 @@ def sample_kind(sample: Fence) -> str:
 # --- running samples ----------------------------------------------------------------
 
 
+@attrs.frozen
+class Command:
+    """A command running in a subprocess, its output going to a file."""
+
+    process: subprocess.Popen[str]
+    output: Path
+    what: str
+
+    def finished(self) -> str:
+        """Wait for the command and return its output; it must succeed."""
+        returncode = self.process.wait(timeout=COMMAND_TIMEOUT_S)
+        text = self.output.read_text(encoding="utf-8")
+        assert returncode == 0, f"{self.what}:\n{text}"
+        return text
+
+
 def _run_in_thread(function: Callable[[], object]) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(function).result(timeout=SAMPLE_TIMEOUT_S)
@@ -159,9 +176,9 @@ def _run_in_thread(function: Callable[[], object]) -> None:
 
 def _main_guard(tree: ast.Module) -> ast.If | None:
     for node in tree.body:
-        if (
-            isinstance(node, ast.If)
-            and ast.unparse(node.test) in ('__name__ == "__main__"', "__name__ == '__main__'")
+        if isinstance(node, ast.If) and ast.unparse(node.test) in (
+            '__name__ == "__main__"',
+            "__name__ == '__main__'",
         ):
             return node
     return None
@@ -197,9 +214,9 @@ def _run_module(
     def run() -> None:
         for step in steps:
             if step.co_flags & inspect.CO_COROUTINE:
-                asyncio.run(eval(step, module.__dict__))  # noqa: S307 - our own docs
+                asyncio.run(eval(step, module.__dict__))
             else:
-                exec(step, module.__dict__)  # noqa: S102 - our own docs
+                exec(step, module.__dict__)
 
     try:
         _run_in_thread(run)
@@ -237,7 +254,7 @@ def _run_sample(
         from ga4_button_workflows.testing import GA4Emulator
 
         assert _GA4_CLIENT in code or _GA4_SOURCE in code, (
-            f"{sample.where}: no {_GA4_CLIENT} or {_GA4_SOURCE} to point at the emulator"
+            f"{sample.where}: nothing to point at the emulator"
         )
         with GA4Emulator(
             _emulator_events(),
@@ -248,34 +265,42 @@ def _run_sample(
         ) as emulator:
             code = code.replace(_GA4_CLIENT, '_docs_emulator.client("rest")')
             code = code.replace(
-                _GA4_SOURCE, f"{_GA4_SOURCE}client_factory=_docs_emulator.async_client, "
+                _GA4_SOURCE,
+                f"{_GA4_SOURCE}client_factory=_docs_emulator.async_client, ",
             )
             _run_module(sample, code, workdir, {"_docs_emulator": emulator})
     else:
         _run_module(sample, code, workdir)
 
 
-def _run_test_modules(samples: list[Fence], workdir: Path) -> None:
+def _start_test_modules(samples: list[Fence], workdir: Path) -> Command:
+    """Start pytest on the samples' test modules, written to ``workdir/tests``."""
     folder = workdir / "tests"
     folder.mkdir(exist_ok=True)
     for sample in samples:
         (folder / f"test_{sample.module_name}.py").write_text(sample.code, "utf-8")
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", "-q", "-W", "error"),
-            *("-p", "no:cacheprovider"),
-            *("-p", "no:hypothesispytest"),  # 1.5 s of imports no sample needs
-            *("-o", "asyncio_default_fixture_loop_scope=function"),
-            str(folder),
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=SAMPLE_TIMEOUT_S,
-        check=False,
-    )
+    output = workdir / "pytest-output.txt"
+    with output.open("w", encoding="utf-8") as stream:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "pytest", "-q", "-W", "error"),
+                *("-p", "no:cacheprovider"),
+                *("-p", "no:hypothesispytest"),  # 1.5 s of imports no sample needs
+                *("-o", "asyncio_default_fixture_loop_scope=function"),
+                str(folder),
+            ],
+            cwd=workdir,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     where = ", ".join(sample.where for sample in samples)
-    assert result.returncode == 0, f"{where}:\n{result.stdout}{result.stderr}"
+    return Command(process, output, where)
+
+
+def _is_test_modules_only(page: Path) -> bool:
+    kinds = {sample_kind(sample) for sample in python_samples(page)} - {"skip"}
+    return kinds == {"pytest"}
 
 
 PAGES_WITH_SAMPLES = [page for page in PAGES if python_samples(page)]
@@ -291,6 +316,10 @@ async def test_every_python_sample_of_the_page_runs(
     monkeypatch: pytest.MonkeyPatch,
     background_commands: dict[str, Command],
 ) -> None:
+    started = background_commands.get(str(page))
+    if started is not None:  # test modules only: started with the module
+        await asyncio.to_thread(started.finished)
+        return
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     test_modules = []
@@ -301,7 +330,7 @@ async def test_every_python_sample_of_the_page_runs(
         elif kind != "skip":
             await asyncio.to_thread(_run_sample, sample, kind, dev_env, tmp_path)
     if test_modules:
-        await asyncio.to_thread(_run_test_modules, test_modules, tmp_path)
+        await asyncio.to_thread(_start_test_modules(test_modules, tmp_path).finished)
 
 
 def test_samples_are_rarely_left_untested() -> None:
@@ -321,27 +350,14 @@ def test_markers_stand_before_python_fences_only() -> None:
 # --- the Quickstart's commands, run in the background ---------------------------------
 
 
-@attrs.frozen
-class Command:
-    """A ``ga4-buttons`` command running in the background."""
-
-    process: subprocess.Popen[str]
-    output: Path
-
-    def finished(self) -> str:
-        """Wait for the command and return its output; it must succeed."""
-        returncode = self.process.wait(timeout=COMMAND_TIMEOUT_S)
-        text = self.output.read_text(encoding="utf-8")
-        assert returncode == 0, text
-        return text
-
-
 @pytest.fixture(scope="module")
 def background_commands(
     tmp_path_factory: pytest.TempPathFactory, dev_env: WorkflowEnvironment
 ) -> Iterator[dict[str, Command]]:
-    """Start the Quickstart's two commands, to overlap with the samples.
+    """Start the slow independent runs at once, to overlap with the samples.
 
+    These are the Quickstart's two commands, keyed by name, and the pytest run
+    of each page whose samples are all test modules, keyed by the page's path.
     The demo starts its own dev server, as on the page; the walkthrough runs on
     the session's, to spare the machine a third server.
     """
@@ -360,7 +376,7 @@ def background_commands(
         folder = tmp_path_factory.mktemp(name)
         output = folder / "output.txt"
         with output.open("w", encoding="utf-8") as stream:
-            process = subprocess.Popen(  # noqa: S603 - our own command
+            process = subprocess.Popen(
                 [sys.executable, "-m", "ga4_button_workflows.cli", *arguments],
                 cwd=folder,
                 stdout=stream,
@@ -369,7 +385,12 @@ def background_commands(
                 stderr=subprocess.STDOUT if name == "demo" else subprocess.DEVNULL,
                 text=True,
             )
-        started[name] = Command(process, output)
+        started[name] = Command(process, output, f"ga4-buttons {' '.join(arguments)}")
+    for page in PAGES_WITH_SAMPLES:
+        if _is_test_modules_only(page):
+            samples = [s for s in python_samples(page) if sample_kind(s) == "pytest"]
+            workdir = tmp_path_factory.mktemp(page.stem)
+            started[str(page)] = _start_test_modules(samples, workdir)
     yield started
     for command in started.values():
         if command.process.poll() is None:
@@ -395,9 +416,10 @@ def _comparable(text: str) -> tuple[list[str], list[str]]:
     """
     lines = []
     progress = []
-    for line in text.splitlines():
-        if _SERVER_BANNER.match(line):
+    for printed in text.splitlines():
+        if _SERVER_BANNER.match(printed):
             continue  # the dev server's own banner: versions and ports
+        line = printed
         for pattern, replacement in _VOLATILE:
             line = pattern.sub(replacement, line)
         if line.startswith("  [<time>] "):

@@ -390,6 +390,15 @@ class TestErrors:
         assert "totalUsers" in message
         assert "row 2" in message
 
+    def test_a_negative_user_count_is_a_data_error(self, tmp_path: Path) -> None:
+        path = save(tmp_path, runreport([(["cta_click", "cta", "a"], ["1", "-2"])]))
+
+        with pytest.raises(ApplicationError, match="totalUsers -2") as raised:
+            ReportFileSource(path, schema=SCHEMA_WITHOUT_DURATION).read_report()
+
+        assert raised.value.type == DATA_ERROR
+        assert "row 1" in str(raised.value)
+
     def test_no_file_is_refused(self) -> None:
         with pytest.raises(ValueError, match="at least one"):
             ReportFileSource([])

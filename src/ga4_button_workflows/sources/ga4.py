@@ -394,6 +394,10 @@ class GA4DataSource:
             asyncio.AbstractEventLoop,
             BetaAnalyticsDataAsyncClient | BetaAnalyticsDataClient,
         ] = weakref.WeakKeyDictionary()
+        self._creating: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop,
+            asyncio.Task[BetaAnalyticsDataAsyncClient | BetaAnalyticsDataClient],
+        ] = weakref.WeakKeyDictionary()
         self._slots: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]
         ] = weakref.WeakKeyDictionary()
@@ -558,8 +562,6 @@ class GA4DataSource:
         clients = list(self._clients.items())
         self._clients.clear()
         for loop, client in clients:
-            if client is self._client:
-                continue
             if isinstance(client, BetaAnalyticsDataAsyncClient):
                 if loop is asyncio.get_running_loop():
                     await client.transport.close()  # type: ignore[no-untyped-call]
@@ -659,18 +661,29 @@ class GA4DataSource:
             return self._client
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
-        if client is None:
-            if self._client_factory is not None:
-                client = self._client_factory()
-            else:
-                kwargs = await asyncio.to_thread(self._client_arguments)
-                client = (
-                    BetaAnalyticsDataClient(**kwargs)
-                    if self._uses_rest(kwargs)
-                    else BetaAnalyticsDataAsyncClient(**kwargs)
-                )
-            self._clients[loop] = client
+        if client is not None:
+            return client
+        # Pages start together: one creation per loop, awaited by all of them.
+        creating = self._creating.get(loop)
+        if creating is None:
+            creating = self._creating[loop] = loop.create_task(self._new_client())
+        try:
+            client = await asyncio.shield(creating)
+        finally:
+            if creating.done():
+                self._creating.pop(loop, None)
+        self._clients[loop] = client
         return client
+
+    async def _new_client(
+        self,
+    ) -> BetaAnalyticsDataAsyncClient | BetaAnalyticsDataClient:
+        if self._client_factory is not None:
+            return self._client_factory()
+        kwargs = await asyncio.to_thread(self._client_arguments)
+        if self._uses_rest(kwargs):
+            return BetaAnalyticsDataClient(**kwargs)
+        return BetaAnalyticsDataAsyncClient(**kwargs)
 
     def _uses_rest(self, kwargs: Mapping[str, Any]) -> bool:
         return kwargs.get("transport") == "rest"
