@@ -8,6 +8,7 @@ of buttons, never the number of rows.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -29,6 +30,7 @@ from ga4_button_workflows.models import (
 
 __all__ = [
     "DEFAULT_MAX_BUTTONS",
+    "MAX_NAME_CHARS",
     "ReportBuilder",
     "ReportCheckpoint",
     "normalise_dimension_value",
@@ -42,12 +44,35 @@ below Temporal's 256 KB warning size.
 """
 
 
+MAX_NAME_CHARS = 120
+"""Longest button or variant name kept; longer ones are cut, ending in ``…``.
+
+GA4 values are user-controlled text. Bounding them keeps every payload small
+and every output readable.
+"""
+
+# Bidirectional embeddings, overrides and isolates: they can make a name read
+# backwards in a notification or a page.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None)
+_CONTROLS = dict.fromkeys((*range(32), *range(127, 160)), " ")
+_NAME_TABLE = {**_CONTROLS, **_BIDI_CONTROLS}
+
+
+@functools.lru_cache(maxsize=65_536)
 def normalise_dimension_value(value: str | None) -> str:
-    """Map GA4's empty string and missing values to one ``(not set)``."""
+    """Return a GA4 dimension value as the library names a button or variant.
+
+    GA4's empty string and missing values become one ``(not set)``; control
+    characters become spaces, bidirectional overrides are removed, runs of
+    white space collapse, and names longer than :data:`MAX_NAME_CHARS` are cut
+    with ``…``. Every output still escapes the result for its own format.
+    """
     if value is None:
         return NOT_SET
-    stripped = value.strip()
-    return stripped or NOT_SET
+    cleaned = " ".join(value.translate(_NAME_TABLE).split())
+    if len(cleaned) > MAX_NAME_CHARS:
+        cleaned = cleaned[: MAX_NAME_CHARS - 1] + "…"
+    return cleaned or NOT_SET
 
 
 # Enum members looked up once: attribute access on an Enum class costs more than
@@ -177,12 +202,11 @@ class ReportBuilder:
         if rule is None:
             self._ignored_events.add(event_name)
             return
-        # normalise_dimension_value, inlined.
         if self._schema.variant_dimension:
-            variant_name = (variant.strip() or NOT_SET) if variant else NOT_SET
+            variant_name = normalise_dimension_value(variant)
         else:
             variant_name = self._schema.default_variant
-        button_name = (button.strip() or NOT_SET) if button else NOT_SET
+        button_name = normalise_dimension_value(button)
         if button_name == NOT_SET and rule.button is not None:
             button_name = rule.button
         user_count = users or 0
