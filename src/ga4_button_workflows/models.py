@@ -312,6 +312,10 @@ class AnalysisRequest:
     """Send a notification after saving."""
     source_name: str | None = None
     """Which registered data source to use, when the worker has several."""
+    fetch_heartbeat_timeout_s: float | None = None
+    """How long the fetch may go without a heartbeat before Temporal retries it
+    on another worker, in seconds; the workflow's default (120 s) when None.
+    A crashed worker's fetch resumes no sooner than this."""
 
 
 @attrs.frozen(kw_only=True)

@@ -121,7 +121,11 @@ class ButtonAnalyticsWorkflow:
             result_type=ButtonReport,
             start_to_close_timeout=StepPolicy.FETCH_START_TO_CLOSE,
             schedule_to_close_timeout=StepPolicy.FETCH_SCHEDULE_TO_CLOSE,
-            heartbeat_timeout=StepPolicy.FETCH_HEARTBEAT,
+            heartbeat_timeout=(
+                StepPolicy.FETCH_HEARTBEAT
+                if request.fetch_heartbeat_timeout_s is None
+                else timedelta(seconds=request.fetch_heartbeat_timeout_s)
+            ),
             retry_policy=StepPolicy.FETCH_RETRY,
             # A cancelled analysis ends only once the fetch has stopped.
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -186,6 +190,12 @@ class ButtonAnalyticsWorkflow:
 
     def _validate(self, request: AnalysisRequest) -> tuple[str, Period]:
         try:
+            heartbeat = request.fetch_heartbeat_timeout_s
+            if heartbeat is not None and not 1 <= heartbeat <= 3600:
+                raise ValueError(
+                    "fetch_heartbeat_timeout_s must be between 1 and 3600 "
+                    f"seconds, not {heartbeat}"
+                )
             property_id = validate_property_id(request.property_id)
             today = local_date(self._anchor_time(), request.time_zone)
             period = resolve_period(request, today=today)
