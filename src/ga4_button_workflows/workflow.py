@@ -190,12 +190,7 @@ class ButtonAnalyticsWorkflow:
 
     def _validate(self, request: AnalysisRequest) -> tuple[str, Period]:
         try:
-            heartbeat = request.fetch_heartbeat_timeout_s
-            if heartbeat is not None and not 1 <= heartbeat <= 3600:
-                raise ValueError(
-                    "fetch_heartbeat_timeout_s must be between 1 and 3600 "
-                    f"seconds, not {heartbeat}"
-                )
+            _check_heartbeat(request.fetch_heartbeat_timeout_s)
             property_id = validate_property_id(request.property_id)
             today = local_date(self._anchor_time(), request.time_zone)
             period = resolve_period(request, today=today)
@@ -282,6 +277,14 @@ class ButtonAnalyticsWorkflow:
     def _done(self, step: str, detail: str) -> None:
         self._progress.append(
             StepProgress(step=step, finished_at=workflow.now(), detail=detail)
+        )
+
+
+def _check_heartbeat(seconds: float | None) -> None:
+    if seconds is not None and not 1 <= seconds <= 3600:
+        raise ValueError(
+            f"fetch_heartbeat_timeout_s must be between 1 and 3600 seconds, "
+            f"not {seconds}"
         )
 
 
