@@ -238,7 +238,7 @@ def bench_demo(runs: int) -> list[Row]:
 def _extra_benchmarks(quick: bool) -> list[Callable[[], list[Row]]]:
     """Benchmarks that need the GA4 extra; skipped with a note when it is absent."""
     try:
-        import bench_ga4
+        import bench_ga4_parsing as bench_ga4
     except ImportError as error:
         note = f"skipped: {error}"
         return [lambda: [("GA4 parsing and paginated fetch", note, "")]]

@@ -222,6 +222,10 @@ async def test_host_worker_with_its_own_fetch_ga4_data_still_starts(
             AnalysisRequest(property_id="42", time_zone="Mars/Olympus_Mons"),
             "unknown time zone",
         ),
+        (
+            AnalysisRequest(property_id="42", fetch_heartbeat_timeout_s=0.1),
+            "fetch_heartbeat_timeout_s must be between",
+        ),
     ],
     ids=[
         "measurement-id",
@@ -230,6 +234,7 @@ async def test_host_worker_with_its_own_fetch_ga4_data_still_starts(
         "too-many-days",
         "end-before-start",
         "bad-time-zone",
+        "heartbeat-too-short",
     ],
 )
 async def test_invalid_request_fails_the_workflow_within_seconds(
