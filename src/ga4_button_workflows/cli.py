@@ -263,9 +263,7 @@ def _load_schema(schema: str) -> EventSchema:
     from ga4_button_workflows import schemas
 
     try:
-        if schema.lower().endswith((".toml", ".json")):
-            return schemas.load_schema(Path(schema))
-        return schemas.get_schema(schema)
+        return schemas.resolve_schema(schema)
     except (ValueError, OSError) as error:
         raise ConfigurationError(str(error)) from None
 
@@ -293,9 +291,12 @@ def _build_source(
             )
         from ga4_button_workflows.sources.ga4 import GA4DataSource
 
+        # Trends need the daily request; change findings the previous period.
         return GA4DataSource(
             schema=event_schema,
             credentials_file=credentials,
+            daily=True,
+            previous_period=True,
         )
     except ImportError as error:
         raise ConfigurationError(

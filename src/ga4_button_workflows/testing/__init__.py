@@ -16,15 +16,29 @@ if TYPE_CHECKING:
         ReportTable,
         RequestRecord,
     )
+    from ga4_button_workflows.testing.doubles import (
+        CallbackDataSource,
+        RecordingNotifier,
+        StaticDataSource,
+    )
     from ga4_button_workflows.testing.ga4_emulator import GA4Emulator
+    from ga4_button_workflows.testing.traffic import (
+        TrafficEvent,
+        generate_landing_page_traffic,
+    )
 
 __all__ = [
+    "CallbackDataSource",
     "EmulatedEvent",
     "Fault",
     "GA4Emulator",
     "QuotaLimits",
+    "RecordingNotifier",
     "ReportTable",
     "RequestRecord",
+    "StaticDataSource",
+    "TrafficEvent",
+    "generate_landing_page_traffic",
 ]
 
 _LAZY_EXPORTS = {
@@ -34,6 +48,11 @@ _LAZY_EXPORTS = {
     "QuotaLimits": "ga4_button_workflows.testing._emulator_model",
     "ReportTable": "ga4_button_workflows.testing._emulator_model",
     "RequestRecord": "ga4_button_workflows.testing._emulator_model",
+    "CallbackDataSource": "ga4_button_workflows.testing.doubles",
+    "RecordingNotifier": "ga4_button_workflows.testing.doubles",
+    "StaticDataSource": "ga4_button_workflows.testing.doubles",
+    "TrafficEvent": "ga4_button_workflows.testing.traffic",
+    "generate_landing_page_traffic": "ga4_button_workflows.testing.traffic",
 }
 
 
