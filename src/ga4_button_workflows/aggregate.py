@@ -44,6 +44,12 @@ below Temporal's 256 KB warning size.
 """
 
 
+_MAX_IGNORED_LISTED = 10
+"""Unknown event names listed in a report's caveats, at most."""
+
+_MAX_COUNT = 2**63 - 1
+"""GA4's counts are 64-bit integers; anything larger is a corrupt report."""
+
 MAX_NAME_CHARS = 120
 """Longest button or variant name kept; longer ones are cut, ending in ``…``.
 
@@ -154,6 +160,7 @@ class ReportBuilder:
         self._buttons: dict[tuple[str, str], _Accumulator] = {}
         self._exposures: dict[str, list[int]] = {}
         self._ignored_events: set[str] = set()
+        self._more_ignored_events = False
         self._placeholder_rows = 0
         self._notes: list[str] = []
         self.rows_read = 0
@@ -188,19 +195,22 @@ class ReportBuilder:
             ValueError: a count is negative, or a number is NaN or infinite.
         """
         # Checked inline, then explained by _check_count: this runs once per row.
-        if event_count < 0 or (users is not None and users < 0):
+        if not 0 <= event_count <= _MAX_COUNT or (
+            users is not None and not 0 <= users <= _MAX_COUNT
+        ):
             _check_count("eventCount", event_count, event_name)
             _check_count("totalUsers", users or 0, event_name)
         if duration_ms is not None and not 0 <= duration_ms < math.inf:
             raise ValueError(
-                f"hover duration {duration_ms!r} on event {event_name!r} is not a "
+                f"hover duration {duration_ms!r} on event "
+                f"{normalise_dimension_value(event_name)!r} is not a "
                 "finite, non-negative number of milliseconds"
             )
         self.rows_read += 1
 
         rule = self._rules.get(event_name)
         if rule is None:
-            self._ignored_events.add(event_name)
+            self._ignore(event_name)
             return
         if self._schema.variant_dimension:
             variant_name = normalise_dimension_value(variant)
@@ -232,6 +242,13 @@ class ReportBuilder:
         if rule.carries_duration and duration_ms is not None:
             acc.hover_duration_total_ms += duration_ms
             acc.hover_duration_events += event_count
+
+    def _ignore(self, event_name: str) -> None:
+        # Saved files may name any event: keep the note readable and small.
+        if len(self._ignored_events) < _MAX_IGNORED_LISTED:
+            self._ignored_events.add(normalise_dimension_value(event_name))
+        else:
+            self._more_ignored_events = True
 
     def add_rows(self, rows: Iterable[dict[str, object]]) -> None:
         """Fold rows given as keyword dictionaries of :meth:`add_row`."""
@@ -272,7 +289,8 @@ class ReportBuilder:
         notes = list(self._notes)
         if self._ignored_events:
             names = ", ".join(sorted(self._ignored_events))
-            notes.append(f"ignored events the schema does not name: {names}")
+            more = " and others" if self._more_ignored_events else ""
+            notes.append(f"ignored events the schema does not name: {names}{more}")
         if dropped and cap:
             notes.append(
                 f"kept the {len(kept)} buttons with the most interactions; "
@@ -390,8 +408,14 @@ class ReportCheckpoint:
 
 
 def _check_count(name: str, value: int, event_name: str) -> None:
+    event_name = normalise_dimension_value(event_name)
     if value < 0:
         raise ValueError(
             f"{name} {value!r} on event {event_name!r} is negative; GA4 counts "
             "are never below zero, so the report is corrupt"
+        )
+    if value > _MAX_COUNT:
+        raise ValueError(
+            f"{name} {value!r} on event {event_name!r} is beyond GA4's 64-bit "
+            "counts, so the report is corrupt"
         )

@@ -8,6 +8,7 @@ never print a rate that could not be computed as 0%.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 from ga4_button_workflows._text import MISSING, p_value, percent, signed_percent
@@ -203,7 +204,11 @@ def _trend_lines(insights: ButtonInsights) -> list[str]:
 
 
 def _markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    # GA4 names are user-controlled: no raw HTML, no links, no broken tables.
+    escaped = html.escape(text, quote=False)
+    for special in ("[", "]", "|"):
+        escaped = escaped.replace(special, "\\" + special)
+    return escaped.replace("\n", " ")
 
 
 def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

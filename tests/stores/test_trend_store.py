@@ -8,6 +8,7 @@ import math
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import attrs
 import pytest
 import sqlalchemy as sa
 
@@ -290,20 +291,20 @@ class TestSQLSchema:
         assert {"daily_metrics", "alerts"}.isdisjoint(table_names(database_url))
 
         async with SQLInsightStore(database_url) as new_store:
-            assert await new_store.schema_version() == 2
+            assert await new_store.schema_version() == sql.SCHEMA_VERSION
             assert await new_store.get_analysis("analysis-1") == record
             await new_store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 95)])
             await new_store.record_alert(PROPERTY_ID, "k", -0.3, "analysis-1")
 
         assert {"daily_metrics", "alerts"} <= table_names(database_url)
-        assert count_rows(database_url, "schema_version") == 2
+        # One stamp per version: created at 1, then each upgrade step.
+        assert count_rows(database_url, "schema_version") == sql.SCHEMA_VERSION
         assert count_rows(database_url, "daily_metrics") == 1
 
-    async def test_a_new_database_is_created_at_version_2_with_the_trend_tables(
+    async def test_a_new_database_is_created_at_the_current_version_with_trends(
         self, sql_store: SQLInsightStore, database_url: str
     ) -> None:
-        assert sql.SCHEMA_VERSION == 2
-        assert await sql_store.schema_version() == 2
+        assert await sql_store.schema_version() == sql.SCHEMA_VERSION
         assert {"daily_metrics", "alerts"} <= table_names(database_url)
         assert count_rows(database_url, "schema_version") == 1
 
@@ -348,3 +349,34 @@ class TestAnalysisForPeriod:
         assert found is not None
         assert found.analysis_id == "a-week-1"
         assert missing is None
+
+
+class TestLargeCounts:
+    """GA4 counts are 64-bit; so are the stores' count columns."""
+
+    async def test_counts_past_two_to_the_31_are_kept_exactly(
+        self, database_url: str, make_record: Callable[..., AnalysisRecord]
+    ) -> None:
+        huge = 3_000_000_000
+        record = make_record("analysis-huge")
+        metrics = record.insights.buttons[0]
+        big = attrs.evolve(
+            metrics, exposed_users=huge, exposure_events=2 * huge, click_events=huge
+        )
+        insights = attrs.evolve(
+            record.insights, buttons=(big, *record.insights.buttons[1:])
+        )
+        async with SQLInsightStore(database_url) as store:
+            await store.save_analysis(attrs.evolve(record, insights=insights))
+            await store.save_daily(
+                PROPERTY_ID,
+                [attrs.evolve(row(RESTATED_DAY, 95), exposure_events=huge)],
+            )
+            history = await store.button_history(PROPERTY_ID, big.button, big.variant)
+            daily = await store.daily_history(
+                PROPERTY_ID, start=RESTATED_DAY, end=RESTATED_DAY
+            )
+
+        assert history[-1].exposed_users == huge
+        assert history[-1].click_events == huge
+        assert daily[0].exposure_events == huge

@@ -100,6 +100,27 @@ def count_metric(event_name: str, schema: EventSchema) -> str:
     return rule.count_metric
 
 
+MAX_GA4_NUMBER = 2**63 - 1
+"""The largest value GA4 can send: its counts are 64-bit integers."""
+
+
+def _json_int(value: object, field: str) -> int:
+    """A whole-number field of a saved GA4 response, or a data error naming it."""
+    try:
+        number = int(str(value or 0))
+    except ValueError:
+        raise GA4DataError(
+            f"the GA4 report's {field} is {value!r}, not a whole number; the "
+            "file is not a GA4 Data API response or was edited"
+        ) from None
+    if not 0 <= number <= MAX_GA4_NUMBER:
+        raise GA4DataError(
+            f"the GA4 report's {field} is {value!r}, outside GA4's range of "
+            "0 to 2**63 - 1; the file is not a GA4 Data API response or was edited"
+        )
+    return number
+
+
 def parse_metric_value(
     text: str, *, metric: str, metric_type: str, row: int
 ) -> int | float:
@@ -120,17 +141,21 @@ def parse_metric_value(
             ``""``, garbage).
     """
     try:
-        return int(text)
+        whole = int(text)
     except ValueError:
         pass
+    else:
+        if abs(whole) <= MAX_GA4_NUMBER:
+            return whole
     try:
         number = float(text)
     except ValueError:
         number = math.nan
-    if not math.isfinite(number):
+    if not math.isfinite(number) or abs(number) > MAX_GA4_NUMBER:
         raise GA4DataError(
             f"GA4 sent {text!r} for the metric {metric} ({metric_type}) on row "
-            f"{row}, which is not a finite number; the report cannot be trusted. "
+            f"{row}, which is not a finite number within GA4's 64-bit range; the "
+            "report cannot be trusted. "
             "Run the analysis again; if GA4 keeps sending it, check how the "
             "metric is defined in the property."
         )
@@ -412,7 +437,7 @@ class ReportFolder:
         quota = report.get("propertyQuota")
         return PageSummary(
             rows=len(rows),
-            row_count=int(report.get("rowCount") or 0),
+            row_count=_json_int(report.get("rowCount"), "rowCount"),
             quota=_json_quota(quota) if quota else None,
         )
 
@@ -516,7 +541,7 @@ class ReportFolder:
                     users=users,
                     duration_ms=duration,
                 )
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:
             raise GA4DataError(f"row {number} of the GA4 report: {error}") from None
 
     def _fold_json_rows(
@@ -554,7 +579,7 @@ class ReportFolder:
                     users=self._whole_at(metrics, layout, layout.users_index, number),
                     duration_ms=duration,
                 )
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:
             raise GA4DataError(f"row {number} of the GA4 report: {error}") from None
         except (IndexError, KeyError, TypeError) as error:
             raise GA4DataError(
@@ -678,7 +703,9 @@ class DailyCountsFolder:
             first_row,
         )
         self.pages_fetched += 1
-        return PageSummary(rows=len(rows), row_count=int(report.get("rowCount") or 0))
+        return PageSummary(
+            rows=len(rows), row_count=_json_int(report.get("rowCount"), "rowCount")
+        )
 
     def _layout(
         self, dimensions: tuple[str, ...], metrics: tuple[tuple[str, str], ...]
@@ -886,8 +913,14 @@ def _json_metadata(meta: JsonObject) -> _Metadata:
         other_row=bool(meta.get("dataLossFromOtherRow", False)),
         sampling_ratio=_sampling_ratio(
             (
-                int(sample.get("samplesReadCount") or 0),
-                int(sample.get("samplingSpaceSize") or 0),
+                _json_int(
+                    sample.get("samplesReadCount"),
+                    "metadata.samplingMetadatas[].samplesReadCount",
+                ),
+                _json_int(
+                    sample.get("samplingSpaceSize"),
+                    "metadata.samplingMetadatas[].samplingSpaceSize",
+                ),
             )
             for sample in meta.get("samplingMetadatas") or ()
         ),

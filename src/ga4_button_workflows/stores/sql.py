@@ -68,7 +68,7 @@ __all__ = ["DEFAULT_URL", "SCHEMA_VERSION", "ButtonHistoryPoint", "SQLInsightSto
 DEFAULT_URL = "sqlite:///button_insights.db"
 """Where :class:`SQLInsightStore` keeps its data unless told otherwise."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this version of the library writes.
 
 Version 2 added the ``daily_metrics`` and ``alerts`` tables.
@@ -117,12 +117,12 @@ button_metrics_table = sa.Table(
     sa.Column("property_id", sa.String, nullable=False),
     sa.Column("period_start", sa.Date, nullable=True),
     sa.Column("period_end", sa.Date, nullable=True),
-    sa.Column("exposed_users", sa.Integer, nullable=True),
-    sa.Column("exposure_events", sa.Integer, nullable=False),
-    sa.Column("clicking_users", sa.Integer, nullable=False),
-    sa.Column("click_events", sa.Integer, nullable=False),
-    sa.Column("hovering_users", sa.Integer, nullable=False),
-    sa.Column("hover_events", sa.Integer, nullable=False),
+    sa.Column("exposed_users", sa.BigInteger, nullable=True),
+    sa.Column("exposure_events", sa.BigInteger, nullable=False),
+    sa.Column("clicking_users", sa.BigInteger, nullable=False),
+    sa.Column("click_events", sa.BigInteger, nullable=False),
+    sa.Column("hovering_users", sa.BigInteger, nullable=False),
+    sa.Column("hover_events", sa.BigInteger, nullable=False),
     sa.Column("click_through_rate", sa.Float, nullable=True),
     sa.Column("click_through_rate_lower", sa.Float, nullable=True),
     sa.Column("click_through_rate_upper", sa.Float, nullable=True),
@@ -152,10 +152,10 @@ daily_metrics_table = sa.Table(
     sa.Column("date", sa.Date, primary_key=True),
     sa.Column("button", sa.String, primary_key=True),
     sa.Column("variant", sa.String, primary_key=True),
-    sa.Column("exposed_users", sa.Integer, nullable=True),
-    sa.Column("exposure_events", sa.Integer, nullable=False),
-    sa.Column("clicking_users", sa.Integer, nullable=False),
-    sa.Column("click_events", sa.Integer, nullable=False),
+    sa.Column("exposed_users", sa.BigInteger, nullable=True),
+    sa.Column("exposure_events", sa.BigInteger, nullable=False),
+    sa.Column("clicking_users", sa.BigInteger, nullable=False),
+    sa.Column("click_events", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -175,7 +175,40 @@ def _add_trend_tables(connection: Connection) -> None:
     alerts_table.create(connection, checkfirst=True)
 
 
-_UPGRADES: dict[int, Callable[[Connection], None]] = {2: _add_trend_tables}
+_COUNT_COLUMNS = {
+    "button_metrics": (
+        "exposed_users",
+        "exposure_events",
+        "clicking_users",
+        "click_events",
+        "hovering_users",
+        "hover_events",
+    ),
+    "daily_metrics": (
+        "exposed_users",
+        "exposure_events",
+        "clicking_users",
+        "click_events",
+    ),
+}
+
+
+def _widen_counts(connection: Connection) -> None:
+    # GA4 counts are 64-bit: a large property passes 2**31 events in months.
+    # SQLite's integers are 64-bit already; PostgreSQL's INTEGER is not.
+    if connection.dialect.name != "postgresql":
+        return
+    for table, columns in _COUNT_COLUMNS.items():
+        for column in columns:
+            connection.execute(
+                sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT")
+            )
+
+
+_UPGRADES: dict[int, Callable[[Connection], None]] = {
+    2: _add_trend_tables,
+    3: _widen_counts,
+}
 """``_UPGRADES[n]`` takes an existing database from version ``n - 1`` to ``n``."""
 
 

@@ -99,8 +99,9 @@ def nice_ticks(lower: float, upper: float, *, count: int = 5) -> list[float]:
         raise ValueError(f"tick bounds must be finite, got {lower!r}, {upper!r}")
     if upper < lower:
         lower, upper = upper, lower
-    if upper == lower:
-        upper = lower + (abs(lower) or 0.01)
+    if upper - lower < 1e-9:
+        # No visible span (or one too small to divide): widen it to something drawable.
+        upper = lower + max(abs(lower), 0.01)
     raw_step = (upper - lower) / max(count, 1)
     magnitude = 10.0 ** math.floor(math.log10(raw_step))
     step = next(
