@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, ``bench``."""
+"""Development sessions: tests, lint, typecheck, docs and bench (``nox -s NAME``)."""
 
 from __future__ import annotations
 

@@ -39,7 +39,11 @@ async def test_ensure_twice_leaves_one_schedule_at_the_second_hour(
         client, property_id, hour=6, time_zone="Europe/Berlin", task_queue=task_queue
     )
     await ensure_daily_schedule(
-        client, property_id, hour=9, minute=30, time_zone="Europe/Berlin",
+        client,
+        property_id,
+        hour=9,
+        minute=30,
+        time_zone="Europe/Berlin",
         task_queue=task_queue,
     )
 
