@@ -210,3 +210,42 @@ async def test_worker_serves_analyses_and_stops_cleanly_on_sigterm(
         await store.close()
     assert record is not None
     assert record.insights == outcome.insights
+
+
+def test_a_store_that_cannot_be_opened_fails_before_any_analysis(
+    tmp_path: Path,
+) -> None:
+    result = _ga4_buttons(
+        "analyze", "--sample-data", "--store", "sqlite:///nonexistent/dir/x.db"
+    )
+    assert result.returncode == 3, result.stderr
+    assert "cannot use the store sqlite:///nonexistent/dir/x.db" in result.stderr
+    assert "Workflow ID" not in result.stderr
+
+
+def test_a_report_file_that_is_not_text_is_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    binary = tmp_path / "report.json"
+    binary.write_bytes(b"\xff\xfe\x00binary")
+    result = _ga4_buttons("analyze", "--report-file", str(binary))
+    assert result.returncode == 3
+    assert "is not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sample_data_refuses_a_schema_it_cannot_match() -> None:
+    result = _ga4_buttons("analyze", "--sample-data", "--schema", "generic_buttons")
+    assert result.returncode == 3
+    assert "--sample-data" in result.stderr
+    unknown = _ga4_buttons("analyze", "--sample-data", "--schema", "nope")
+    assert unknown.returncode == 3
+    assert "'nope'" in unknown.stderr
+
+
+def test_insights_for_an_unknown_analysis_says_it_was_not_found(tmp_path: Path) -> None:
+    result = _ga4_buttons(
+        "insights", "--store", f"json:{tmp_path / 's.json'}", "--analysis-id", "nope"
+    )
+    assert result.returncode == 1
+    assert "analysis 'nope' was not found" in result.stderr

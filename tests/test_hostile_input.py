@@ -9,6 +9,7 @@ problem; names reach every output escaped for that output's format.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import json
 import math
@@ -482,7 +483,10 @@ NORMALISED = {
     SQL: SQL,
     CONTROL: "nul byte [31mred",
     BIDI: "gnp.exe",
-    LONG: "W" * (MAX_NAME_CHARS - 1) + "…",
+    # Cut to the limit, ending in "…#" and a digest of the whole name.
+    LONG: "W" * (MAX_NAME_CHARS - 10)
+    + "…#"
+    + hashlib.blake2b(LONG.encode(), digest_size=4).hexdigest(),
 }
 
 

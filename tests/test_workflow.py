@@ -443,3 +443,25 @@ async def test_million_row_report_keeps_payloads_small_and_history_flat(
     assert big_payload < 256 * 1024
     assert small_payload < 256 * 1024
     assert big_events == small_events, (big_events, small_events)
+
+
+async def test_a_store_failing_to_give_history_does_not_fail_the_fetch(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    class NoHistory(MemoryInsightStore):
+        async def analysis_for_period(self, property_id: str, period: object) -> None:
+            raise ConnectionError("database is down")
+
+    store = NoHistory()
+    source = CallbackDataSource(SampleDataSource().fetch_report)
+    plugin = ButtonAnalyticsPlugin(source=source, store=store)
+    outcome = await _run(
+        dev_env.client,
+        task_queue,
+        plugin,
+        AnalysisRequest(property_id="42", days_back=2),
+    )
+
+    assert source.calls == 1  # the GA4 fetch was not retried
+    assert outcome.saved.status is BranchStatus.DONE
+    assert any("trend history" in caveat.lower() for caveat in outcome.insights.caveats)

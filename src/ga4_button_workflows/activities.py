@@ -120,9 +120,22 @@ class ButtonAnalyticsActivities:
                 "Resuming the GA4 fetch from attempt %d's checkpoint",
                 info.attempt - 1,
             )
-        report = await self._with_history(
-            await source.fetch_report(request, context), request
-        )
+        report = await source.fetch_report(request, context)
+        try:
+            report = await self._with_history(report, request)
+        except Exception as error:
+            # The store's trend history is a bonus: a store that is down must
+            # not fail (and retry) the GA4 fetch. The save step reports the
+            # store's trouble in the outcome.
+            activity.logger.warning(
+                "Trend history unavailable from the store: %s", type(error).__name__
+            )
+            report = _with_note(
+                report,
+                "trend history and the previous period's baseline were "
+                f"unavailable from the store ({type(error).__name__}); no change "
+                "findings this time",
+            )
         activity.logger.info(
             "Fetched %d rows in %d pages for property %s over %s",
             report.rows_read,
@@ -334,6 +347,13 @@ def _notification_error(failures: list[tuple[str, BaseException]]) -> Applicatio
         type=NOTIFICATION_FAILED,
         non_retryable=permanent,
         next_retry_delay=max(retry_delays) if retry_delays else None,
+    )
+
+
+def _with_note(report: ButtonReport, note: str) -> ButtonReport:
+    quality = report.quality
+    return attrs.evolve(
+        report, quality=attrs.evolve(quality, notes=(*quality.notes, note))
     )
 
 

@@ -9,6 +9,7 @@ of buttons, never the number of rows.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -71,13 +72,17 @@ def normalise_dimension_value(value: str | None) -> str:
     GA4's empty string and missing values become one ``(not set)``; control
     characters become spaces, bidirectional overrides are removed, runs of
     white space collapse, and names longer than :data:`MAX_NAME_CHARS` are cut
-    with ``…``. Every output still escapes the result for its own format.
+    with ``…`` and a short digest of the whole name, so two long names stay
+    two buttons. Every output still escapes the result for its own format.
     """
     if value is None:
         return NOT_SET
     cleaned = " ".join(value.translate(_NAME_TABLE).split())
     if len(cleaned) > MAX_NAME_CHARS:
-        cleaned = cleaned[: MAX_NAME_CHARS - 1] + "…"
+        # A digest of the whole name keeps two long names that share their
+        # first characters (two deep links, say) apart.
+        digest = hashlib.blake2b(cleaned.encode(), digest_size=4).hexdigest()
+        cleaned = f"{cleaned[: MAX_NAME_CHARS - 10]}…#{digest}"
     return cleaned or NOT_SET
 
 

@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -127,6 +128,10 @@ def main(verbose: bool) -> None:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # Activity failures are logged with tracebacks; the command says why
+        # the analysis failed in one line instead (-v shows them).
+        logging.getLogger("temporalio").setLevel(logging.ERROR)
 
 
 # --- Shared options -------------------------------------------------------------
@@ -144,7 +149,8 @@ def _temporal_options(*, required_address: bool = False) -> Callable[[_F], _F]:
                 help=(
                     "The Temporal server."
                     if required_address
-                    else "Use this Temporal server instead of an embedded dev server."
+                    else "The Temporal server; an embedded dev server when omitted "
+                    "(`worker` needs one)."
                 ),
             ),
             click.option(
@@ -276,14 +282,27 @@ def _build_source(
     schema: str,
     sample_data: bool = False,
 ) -> ButtonDataSource:
-    if sample_data:
-        return SampleDataSource()
     event_schema = _load_schema(schema)
+    if sample_data:
+        if event_schema.name != "original_landing_page":
+            raise ConfigurationError(
+                f"--sample-data makes the original landing page's events; it "
+                f"cannot be read with the schema {event_schema.name!r}. Drop "
+                "--schema, or analyse real data with it"
+            )
+        return SampleDataSource()
     try:
         if report_files:
             from ga4_button_workflows.sources.report_file import ReportFileSource
 
-            return ReportFileSource(report_files, schema=event_schema)
+            files = ReportFileSource(report_files, schema=event_schema)
+            try:
+                # Read once now: a bad file is a configuration error, not a
+                # failed analysis after retries.
+                files.read_report()
+            except ApplicationError as error:
+                raise ConfigurationError(error.message) from None
+            return files
         if property_id is None:
             raise ConfigurationError(
                 "give --property-id (or GA4_BUTTONS_PROPERTY_ID) to read GA4, "
@@ -306,13 +325,43 @@ def _build_source(
         raise ConfigurationError(str(error)) from None
 
 
-def _build_store(store_url: str | None) -> InsightStore:
+def _build_store(store_url: str | None, *, check: bool = True) -> InsightStore:
     if store_url is None:
         return MemoryInsightStore()
+    if store_url.strip() in ("sqlite://", "sqlite:///"):
+        raise ConfigurationError(
+            f"{store_url!r} is an in-memory SQLite database, gone when the "
+            "command ends; give a file, e.g. sqlite:///button_insights.db, or "
+            "use memory:"
+        )
     try:
-        return open_store(store_url)
+        store = open_store(store_url)
     except (ValueError, ImportError) as error:
         raise ConfigurationError(str(error)) from None
+    if check:
+        _run(_check_store(store, store_url))
+    return store
+
+
+async def _check_store(store: InsightStore, store_url: str) -> None:
+    """Read once from the store, so a wrong URL fails before any analysis."""
+    try:
+        await store.latest_analysis()
+    except Exception as error:
+        raise ConfigurationError(
+            f"cannot use the store {_safe_url(store_url)}: "
+            f"{type(error).__name__}: {error}"
+        ) from None
+
+
+def _safe_url(url: str) -> str:
+    """The URL without a password, for messages."""
+    scheme, separator, rest = url.partition("://")
+    if separator and "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
 
 
 def _build_notifiers(
@@ -447,10 +496,29 @@ def _print_outcome(
 
 def _run(coroutine: Awaitable[_T]) -> _T:
     try:
-        return asyncio.run(coroutine)  # type: ignore[arg-type]
+        return asyncio.run(_until_signalled(coroutine))
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+
+
+async def _until_signalled(coroutine: Awaitable[_T]) -> _T:
+    """Run ``coroutine``; SIGINT or SIGTERM cancels it so its cleanup runs.
+
+    Cancelling (rather than dying on the signal) lets ``async with`` blocks stop
+    the embedded dev server and the worker instead of orphaning them.
+    """
+    task = asyncio.ensure_future(coroutine)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 # --- demo -----------------------------------------------------------------------
@@ -592,6 +660,13 @@ def analyze(
         webhook_secret=webhook_secret,
     )
     plugin = ButtonAnalyticsPlugin(source=source, store=store, notifier=notifiers)
+    if report_files and start_date is None and end_date is None:
+        # A saved report's own days, when its rows say: the analysis is filed
+        # under the period the data covers, not the last week.
+        covered = getattr(source, "covered_period", lambda: None)()
+        if covered is not None:
+            start_date = datetime.datetime.combine(covered.start, datetime.time())
+            end_date = datetime.datetime.combine(covered.end, datetime.time())
     _check_request(property_id, days_back, start_date, end_date, time_zone)
     queue = task_queue or f"ga4-buttons-analyze-{uuid.uuid4().hex[:8]}"
     target = property_id or (
@@ -681,6 +756,15 @@ def worker(ctx: click.Context, /, config_file: Path | None, **settings: Any) -> 
     On SIGTERM or SIGINT it stops polling, lets running activities finish (up
     to 30 s) and exits 0.
     """
+    try:
+        _worker(ctx, config_file, settings)
+    except (ValueError, TypeError) as error:
+        raise ConfigurationError(f"bad worker setting: {error}") from None
+
+
+def _worker(
+    ctx: click.Context, config_file: Path | None, settings: dict[str, Any]
+) -> None:
     if config_file is not None:
         settings = _merge_config(ctx, config_file, settings)
     if not settings.get("address"):
@@ -773,7 +857,7 @@ async def _serve(
 ) -> None:
     try:
         client = await Client.connect(address, namespace=namespace, plugins=[plugin])
-    except RuntimeError as error:
+    except (RuntimeError, ValueError) as error:
         raise ConfigurationError(
             f"cannot reach the Temporal server at {address}: {error}"
         ) from None
@@ -810,11 +894,11 @@ async def _serve(
 @main.group(
     epilog=(
         "\b\nExamples:\n"
-        "  ga4-buttons schedule set --property-id 123456789 --hour 6 "
-        "--time-zone Europe/Berlin\n"
-        "  ga4-buttons schedule backfill --property-id 123456789 "
-        "--first-day 2026-03-01 --last-day 2026-03-03\n"
-        "  ga4-buttons schedule list"
+        "  ga4-buttons schedule set --address localhost:7233 "
+        "--property-id 123456789 --hour 6 --time-zone Europe/Berlin\n"
+        "  ga4-buttons schedule backfill --address localhost:7233 "
+        "--property-id 123456789 --first-day 2026-03-01 --last-day 2026-03-03\n"
+        "  ga4-buttons schedule list --address localhost:7233"
     )
 )
 def schedule() -> None:
@@ -1027,7 +1111,7 @@ def insights(
 
     record = _run(read())
     if record is None:
-        what = f"analysis {analysis_id!r}" if analysis_id else "no analysis"
+        what = f"analysis {analysis_id!r} was not" if analysis_id else "no analysis was"
         raise NothingFound(
             f"{what} found in the store; run `ga4-buttons analyze` first"
         )

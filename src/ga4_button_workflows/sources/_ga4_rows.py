@@ -155,9 +155,9 @@ def parse_metric_value(
         raise GA4DataError(
             f"GA4 sent {text!r} for the metric {metric} ({metric_type}) on row "
             f"{row}, which is not a finite number within GA4's 64-bit range; the "
-            "report cannot be trusted. "
-            "Run the analysis again; if GA4 keeps sending it, check how the "
-            "metric is defined in the property."
+            "report cannot be trusted. If it came from GA4, run the analysis "
+            "again, and if GA4 keeps sending it, check how the metric is defined "
+            "in the property; a saved file may have been edited."
         )
     if number.is_integer():
         return int(number)

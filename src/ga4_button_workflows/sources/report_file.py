@@ -108,6 +108,16 @@ class ReportFileSource:
             time_zone=request.time_zone,
         )
 
+    def covered_period(self) -> Period | None:
+        """The days the files' ``date`` rows cover, or None when they have none.
+
+        Raises:
+            ApplicationError: a file cannot be read or is not a GA4 response.
+        """
+        return _days_of(
+            [saved for path in self.paths for saved in read_report_file(path)]
+        )
+
     def read_report(
         self,
         *,
@@ -142,7 +152,14 @@ class ReportFileSource:
         )
         folder = ReportFolder(builder, self.schema)
         for saved in chosen:
-            folder.fold_json(saved)
+            page = folder.fold_json(saved)
+            if page.rows < page.row_count:
+                builder.note(
+                    f"a saved report holds {page.rows:,} of the {page.row_count:,} "
+                    "rows GA4 counted: it was saved from one page, so this "
+                    "analysis sees part of the data; save every page (offset += "
+                    "rows) and analyse them together"
+                )
         if assumed:
             builder.note(
                 "the saved report does not record its date range; the period "
@@ -187,6 +204,11 @@ def read_report_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         document = json.loads(file.read_text(encoding="utf-8"))
     except OSError as error:
         raise _file_error(f"cannot read the saved GA4 report {file}: {error}") from None
+    except UnicodeDecodeError:
+        raise _file_error(
+            f"{file} is not UTF-8 text; save GA4's runReport or batchRunReports "
+            "JSON response as it is"
+        ) from None
     except json.JSONDecodeError as error:
         raise _file_error(
             f"{file} is not JSON ({error}); save GA4's runReport or "
