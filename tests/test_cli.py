@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from ga4_button_workflows import trigger_button_analysis
+from ga4_button_workflows import trigger_button_analysis, validate_insights_document
 from ga4_button_workflows.stores.sql import SQLInsightStore
 
 SEED_KEYS = {
@@ -47,6 +47,7 @@ def test_demo_on_its_embedded_server_prints_insights_json() -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert set(document) >= SEED_KEYS
+    validate_insights_document(document)
     assert document["best_performing_button"]
     assert "Workflow ID: button-analysis-demo-" in result.stderr
 

@@ -27,6 +27,7 @@ from ga4_button_workflows import (
     names,
 )
 from ga4_button_workflows.aggregate import ReportBuilder
+from ga4_button_workflows.insights import validate_insights_document
 from ga4_button_workflows.models import StepProgress
 from ga4_button_workflows.ports import FetchContext
 from ga4_button_workflows.schemas import ORIGINAL_LANDING_PAGE
@@ -93,6 +94,9 @@ async def test_sample_traffic_runs_end_to_end_and_saves_and_notifies(
     document = make_cattrs_converter().unstructure(outcome.insights)
     assert set(document) >= SEED_KEYS
     json.dumps(document, allow_nan=False)
+    validate_insights_document(document)  # the shipped JSON schema
+    saved = store.analyses[0].insights
+    validate_insights_document(make_cattrs_converter().unstructure(saved))
 
 
 async def test_progress_query_lists_every_step_in_order(

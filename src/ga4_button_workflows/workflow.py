@@ -65,26 +65,36 @@ class StepPolicy:
     """
 
     FETCH_START_TO_CLOSE = timedelta(minutes=30)
+    """Longest a single fetch attempt may run."""
     FETCH_SCHEDULE_TO_CLOSE = timedelta(hours=6)
+    """Longest the fetch may take with all its retries (an hourly quota refill)."""
     FETCH_HEARTBEAT = timedelta(minutes=2)
+    """Default heartbeat timeout of the fetch; see
+    ``AnalysisRequest.fetch_heartbeat_timeout_s``."""
     FETCH_RETRY = RetryPolicy(
         initial_interval=timedelta(seconds=1),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=5),
         maximum_attempts=12,
     )
+    """Retries of the fetch; a quota error sets its own, longer delay."""
     COMPUTE_START_TO_CLOSE = timedelta(minutes=5)
+    """Longest the metrics or insights step may run."""
     COMPUTE_RETRY = RetryPolicy(
         initial_interval=timedelta(seconds=1), maximum_attempts=3
     )
+    """Retries of the pure steps: few, since deterministic code fails again."""
     DELIVERY_START_TO_CLOSE = timedelta(minutes=2)
+    """Longest one save, notification or alert attempt may run."""
     DELIVERY_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
+    """Longest a save, notification or alert may take with its retries."""
     DELIVERY_RETRY = RetryPolicy(
         initial_interval=timedelta(seconds=1),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=1),
         maximum_attempts=10,
     )
+    """Retries of saving, notifying and alerting."""
 
 
 @workflow.defn(name=names.WORKFLOW_TYPE)
