@@ -171,3 +171,93 @@ async def test_secrets_never_reach_logs_or_workflow_history(
         assert secret not in history_text
         assert secret not in logs
     assert data_converter  # the history was written through our converter
+
+
+async def test_ga4_service_account_secrets_never_reach_logs_or_history(
+    dev_env: WorkflowEnvironment,
+    task_queue: str,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    """A real service-account key file, loaded by the GA4 source for the run."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from ga4_button_workflows.sources.ga4 import GA4DataSource
+    from ga4_button_workflows.testing import EmulatedEvent, GA4Emulator
+    from ga4_button_workflows.testing.traffic import generate_landing_page_traffic
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    access_token = "ya29.secret-access-token-0123456789"
+    # Should the client exchange the key for a token, it happens here, locally.
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": access_token, "expires_in": 3600, "token_type": "Bearer"}
+    )
+    key_file = tmp_path / "reader.json"
+    key_file.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "demo-project",
+                "private_key_id": "key-id-abcdef123456",
+                "private_key": pem,
+                "client_email": "ga4-reader@demo-project.iam.gserviceaccount.com",
+                "client_id": "1234567890",
+                "token_uri": httpserver.url_for("/token"),
+            }
+        ),
+        encoding="utf-8",
+    )
+    start = datetime.date(2024, 5, 1)
+    events = [
+        EmulatedEvent(
+            date=e.date, user_id=e.user_id, event_name=e.event_name, params=e.params
+        )
+        for e in generate_landing_page_traffic(
+            start=start, days=2, visitors_per_variant_per_day=40, seed=5
+        )
+    ]
+    with GA4Emulator(
+        events,
+        custom_dimensions=["button_type", "page_variant"],
+        custom_metrics={"hover_duration": "TYPE_MILLISECONDS"},
+        today=datetime.date(2024, 5, 10),
+    ) as emulator:
+        source = GA4DataSource(
+            credentials_file=key_file,
+            transport="rest",
+            client_options={"api_endpoint": emulator.rest_endpoint},
+        )
+        plugin = ButtonAnalyticsPlugin(source=source, store=MemoryInsightStore())
+        workflow_id = f"wf-{uuid.uuid4().hex}"
+        with caplog.at_level(logging.DEBUG):
+            async with Worker(dev_env.client, task_queue=task_queue, plugins=[plugin]):
+                outcome = await dev_env.client.execute_workflow(
+                    ButtonAnalyticsWorkflow.run,
+                    AnalysisRequest(
+                        property_id=emulator.property_id,
+                        start_date=start,
+                        end_date=start + datetime.timedelta(days=1),
+                        time_zone="America/Los_Angeles",
+                    ),
+                    id=workflow_id,
+                    task_queue=task_queue,
+                )
+
+    assert outcome.rows_read > 0
+    assert source._credentials is not None  # the key file was loaded and used
+    history = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()
+    history_text = json.dumps(history.to_json_dict())
+    ours = [record for record in caplog.records if record.name != "werkzeug"]
+    logs = "\n".join(record.getMessage() for record in ours)
+    logs += "\n".join(repr(record.args) for record in ours)
+    key_body = pem.splitlines()[5]  # a line from the middle of the private key
+    for secret in (key_body, "key-id-abcdef123456", access_token):
+        assert secret not in history_text
+        assert secret not in logs
