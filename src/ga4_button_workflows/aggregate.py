@@ -169,10 +169,15 @@ class ReportBuilder:
         self._placeholder_rows = 0
         self._notes: list[str] = []
         self.rows_read = 0
+        """GA4 rows folded so far."""
         self.pages_fetched = 0
+        """GA4 pages (requests) folded so far; the source counts them."""
         self.quality = DataQuality()
+        """GA4's data-quality flags; the source sets them from each page's metadata."""
         self.time_zone: str | None = None
+        """The property's time zone, once GA4 said it."""
         self.currency: str | None = None
+        """The property's currency, once GA4 said it."""
         if resume_from is not None:
             self._restore(resume_from)
 

@@ -100,6 +100,8 @@ class ButtonAnalyticsPlugin(SimplePlugin):
             if activities
             else None
         )
+        """The activities registered, bound to the source, store and notifiers;
+        None for a workflow-only plugin."""
         super().__init__(
             "ga4_button_workflows.ButtonAnalyticsPlugin",
             data_converter=install_converter,

@@ -66,7 +66,9 @@ class PreflightError(ValueError):
     def __init__(self, message: str, *, error_type: str, retryable: bool) -> None:
         super().__init__(message)
         self.error_type = error_type
+        """The ``ApplicationError`` type the same failure has inside the workflow."""
         self.retryable = retryable
+        """True when asking again later may succeed (quota, server errors)."""
 
 
 @attrs.frozen(kw_only=True)

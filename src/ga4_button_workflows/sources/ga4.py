@@ -372,6 +372,7 @@ class GA4DataSource:
                 "quota_pause_s not negative"
             )
         self.schema = schema
+        """Which events and parameters the source asks GA4 for."""
         self._credentials = credentials
         self._credentials_file = (
             None if credentials_file is None else os.fspath(credentials_file)

@@ -87,9 +87,11 @@ class ReportFileSource:
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.paths = tuple(Path(path) for path in paths)
+        """The saved GA4 response files, in the order given."""
         if not self.paths:
             raise ValueError("ReportFileSource needs at least one report file")
         self.schema = schema
+        """How the files' events are read."""
         self._max_buttons = max_buttons
 
     async def fetch_report(

@@ -237,6 +237,7 @@ class GA4Emulator(EmulatorService):
         max_workers: int = 32,
     ) -> None:
         self.property_id = _numeric_property_id(property_id)
+        """The numeric property the emulator serves."""
         super().__init__(
             events=tuple(events),
             property_ids=frozenset(
@@ -245,21 +246,35 @@ class GA4Emulator(EmulatorService):
             faults=tuple(faults),
         )
         self.table = table
+        """The pre-aggregated table served instead of events, if any."""
         self.custom_dimensions = frozenset(
             name.removeprefix(CUSTOM_PREFIX) for name in custom_dimensions
         )
+        """Registered event-scoped custom dimensions (parameter names)."""
         self.custom_metrics = _metric_registrations(custom_metrics)
+        """Registered custom metrics and their metric types."""
         self.time_zone = time_zone
+        """The property's time zone, for relative dates and the metadata."""
         self.today = today
+        """The property's today, for relative dates like ``yesterday``."""
         self.currency_code = currency_code
+        """The currency reported in the metadata."""
         self.subject_to_thresholding = subject_to_thresholding
+        """Report ``subjectToThresholding`` in the metadata."""
         self.sampling = tuple(sampling)
+        """Sampling metadata to report, as (read, space) pairs."""
         self.data_loss_from_other_row = data_loss_from_other_row
+        """Report ``dataLossFromOtherRow`` in the metadata."""
         self.max_rows_before_other = max_rows_before_other
+        """Collapse rows past this many into ``(other)``."""
         self.shuffle_ties = shuffle_ties
+        """Shuffle rows that tie on the sort order between pages, as GA4 may."""
         self.quota = quota or QuotaLimits()
+        """The property quota the emulator enforces and reports."""
         self.tokens_per_request = tokens_per_request
+        """Quota tokens each request consumes."""
         self.enforce_quota = enforce_quota
+        """Answer 429 once a quota runs out."""
         self._max_workers = max_workers
         self._grpc: GrpcFrontEnd | None = None
         self._rest: RestFrontEnd | None = None
