@@ -250,3 +250,16 @@ def test_insights_for_an_unknown_analysis_says_it_was_not_found(tmp_path: Path) 
     )
     assert result.returncode == 1
     assert "analysis 'nope' was not found" in result.stderr
+
+
+def test_an_unusable_service_account_key_is_refused_before_any_analysis(
+    tmp_path: Path,
+) -> None:
+    key = tmp_path / "key.json"
+    key.write_text("{}", encoding="utf-8")
+    result = _ga4_buttons(
+        "analyze", "--property-id", "123456789", "--credentials", str(key)
+    )
+    assert result.returncode == 3
+    assert "cannot load the service-account key" in result.stderr
+    assert "Traceback" not in result.stderr

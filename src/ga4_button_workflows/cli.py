@@ -310,6 +310,7 @@ def _build_source(
             )
         from ga4_button_workflows.sources.ga4 import GA4DataSource
 
+        _check_credentials(credentials)
         # Trends need the daily request; change findings the previous period.
         return GA4DataSource(
             schema=event_schema,
@@ -323,6 +324,35 @@ def _build_source(
         ) from None
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
+
+
+def _check_credentials(credentials: Path | None) -> None:
+    """Load the Google credentials now: missing ones are a setting, not a failure."""
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.oauth2 import service_account
+
+    scope = "https://www.googleapis.com/auth/analytics.readonly"
+    if credentials is not None:
+        try:
+            service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                str(credentials), scopes=[scope]
+            )
+        except (OSError, ValueError, KeyError) as error:
+            raise ConfigurationError(
+                f"cannot load the service-account key {credentials}: {error}; "
+                "download a JSON key for the service account (Google Cloud, IAM > "
+                "Service accounts > Keys)"
+            ) from None
+        return
+    try:
+        google.auth.default(scopes=[scope])
+    except DefaultCredentialsError:
+        raise ConfigurationError(
+            "no Google credentials found: pass --credentials with a service-account "
+            "JSON key (or set GA4_BUTTONS_CREDENTIALS), or run `gcloud auth "
+            "application-default login`"
+        ) from None
 
 
 def _build_store(store_url: str | None, *, check: bool = True) -> InsightStore:
