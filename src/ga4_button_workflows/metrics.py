@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
+from ga4_button_workflows import _checks
 from ga4_button_workflows.models import (
     ButtonCounts,
     ButtonMetrics,
@@ -69,38 +70,6 @@ __all__ = [
 ]
 
 _NOTE_EXAMPLES = 3
-
-
-def _non_negative_finite(
-    instance: object, attribute: attrs.Attribute[float], value: float
-) -> None:
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ValueError(
-            f"{attribute.name} must be a finite, non-negative number, got {value!r}"
-        )
-
-
-def _positive_finite(
-    instance: object, attribute: attrs.Attribute[float], value: float
-) -> None:
-    if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(
-            f"{attribute.name} must be a finite number above 0, got {value!r}"
-        )
-
-
-def _open_unit(
-    instance: object, attribute: attrs.Attribute[float], value: float
-) -> None:
-    if not 0.0 < value < 1.0:
-        raise ValueError(
-            f"{attribute.name} must be strictly between 0 and 1, got {value!r}"
-        )
-
-
-def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
 
 
 def _adjustment(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -145,29 +114,35 @@ class MetricsConfig:
     """
 
     click_through_weight: float = attrs.field(
-        default=0.4, validator=_non_negative_finite
+        default=0.4, validator=_checks.non_negative_finite
     )
     """Weight of the click-through component of the engagement score."""
-    hover_weight: float = attrs.field(default=0.3, validator=_non_negative_finite)
+    hover_weight: float = attrs.field(
+        default=0.3, validator=_checks.non_negative_finite
+    )
     """Weight of the hover-duration component of the engagement score."""
     click_volume_weight: float = attrs.field(
-        default=0.3, validator=_non_negative_finite
+        default=0.3, validator=_checks.non_negative_finite
     )
     """Weight of the click-volume component of the engagement score."""
-    hover_scale_ms: float = attrs.field(default=1000.0, validator=_positive_finite)
+    hover_scale_ms: float = attrs.field(
+        default=1000.0, validator=_checks.positive_finite
+    )
     """Hover duration, in ms, at which the hover component reaches 1 - 1/e
     (about 0.63); 2 s gives about 0.86."""
     click_volume_half_saturation: float = attrs.field(
-        default=100.0, validator=_positive_finite
+        default=100.0, validator=_checks.positive_finite
     )
     """Click events at which the click-volume component reaches 0.5."""
-    min_trials: int = attrs.field(default=DEFAULT_MIN_TRIALS, validator=_count)
+    min_trials: int = attrs.field(default=DEFAULT_MIN_TRIALS, validator=_checks.count)
     """Exposed users an arm needs for a decision (and a button for ranking)."""
-    min_successes: int = attrs.field(default=DEFAULT_MIN_SUCCESSES, validator=_count)
+    min_successes: int = attrs.field(
+        default=DEFAULT_MIN_SUCCESSES, validator=_checks.count
+    )
     """Clicking users, and non-clicking users, needed for a decision."""
-    confidence: float = attrs.field(default=0.95, validator=_open_unit)
+    confidence: float = attrs.field(default=0.95, validator=_checks.open_unit)
     """Confidence level of every interval, e.g. 0.95 for 95%."""
-    alpha: float = attrs.field(default=0.05, validator=_open_unit)
+    alpha: float = attrs.field(default=0.05, validator=_checks.open_unit)
     """Family-wise error rate (or false discovery rate with ``"bh"``) for verdicts."""
     p_value_adjustment: str = attrs.field(default="holm", validator=_adjustment)
     """``"holm"``, ``"bh"`` (Benjamini-Hochberg) or ``"bonferroni"``."""

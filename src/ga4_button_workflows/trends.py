@@ -34,11 +34,11 @@ or from the previous stored analysis (see :func:`baseline_for`).
 from __future__ import annotations
 
 import datetime
-import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
+from ga4_button_workflows import _checks
 from ga4_button_workflows._text import p_phrase, percent, signed_percent
 from ga4_button_workflows.models import (
     AnalysisRecord,
@@ -83,34 +83,6 @@ _WORSEN_TOLERANCE = 1e-9
 """Slack in the worsening test, so 0.35 - 0.30 counts as a growth of 0.05."""
 
 
-def _open_unit(
-    instance: object, attribute: attrs.Attribute[float], value: float
-) -> None:
-    if not 0.0 < value < 1.0:
-        raise ValueError(
-            f"{attribute.name} must be strictly between 0 and 1, got {value!r}"
-        )
-
-
-def _non_negative_finite(
-    instance: object, attribute: attrs.Attribute[float], value: float
-) -> None:
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ValueError(
-            f"{attribute.name} must be a finite, non-negative number, got {value!r}"
-        )
-
-
-def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
-
-
-def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be at least 1, got {value!r}")
-
-
 # --- Models ----------------------------------------------------------------------
 
 
@@ -118,29 +90,33 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
 class TrendConfig:
     """How trends are drawn and when a change becomes a finding or an alert."""
 
-    alpha: float = attrs.field(default=0.05, validator=_open_unit)
+    alpha: float = attrs.field(default=0.05, validator=_checks.open_unit)
     """False-alarm rate per analysis: the family-wise error rate (Holm) of all
     the period-over-period comparisons of one analysis."""
     min_relative_change: float = attrs.field(
-        default=0.15, validator=_non_negative_finite
+        default=0.15, validator=_checks.non_negative_finite
     )
     """Smallest relative change, in either direction, that alerts (0.15 = 15%);
     smaller significant changes are findings without an alert."""
-    min_trials: int = attrs.field(default=DEFAULT_MIN_TRIALS, validator=_count)
+    min_trials: int = attrs.field(default=DEFAULT_MIN_TRIALS, validator=_checks.count)
     """Exposed users each period needs before a change may be found."""
-    min_successes: int = attrs.field(default=DEFAULT_MIN_SUCCESSES, validator=_count)
+    min_successes: int = attrs.field(
+        default=DEFAULT_MIN_SUCCESSES, validator=_checks.count
+    )
     """Clicking users, and non-clicking users, the two periods need together."""
-    confidence: float = attrs.field(default=0.95, validator=_open_unit)
+    confidence: float = attrs.field(default=0.95, validator=_checks.open_unit)
     """Confidence level of every interval, e.g. 0.95 for 95%."""
-    max_series: int = attrs.field(default=10, validator=_positive)
+    max_series: int = attrs.field(default=10, validator=_checks.positive)
     """Button x variant series kept in a trend, the largest by exposure events;
     bounds the size of the insights document."""
-    max_days: int = attrs.field(default=31, validator=_positive)
+    max_days: int = attrs.field(default=31, validator=_checks.positive)
     """Most recent days kept per series in a trend; with ``max_series`` it bounds
     the document (about 210 bytes a point). The store keeps every day."""
     include_partial_day: bool = False
     """Keep the property's current day, which is still collecting data."""
-    worsen_margin: float = attrs.field(default=0.05, validator=_non_negative_finite)
+    worsen_margin: float = attrs.field(
+        default=0.05, validator=_checks.non_negative_finite
+    )
     """How much larger, in absolute relative change (0.05 = 5 points), a change
     must grow before an alert already sent is sent again."""
 
