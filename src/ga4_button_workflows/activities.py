@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from ga4_button_workflows import names
+from ga4_button_workflows._delivery import combined_failure
 from ga4_button_workflows.alerts import deliver_alerts
 from ga4_button_workflows.insights import generate_insights
 from ga4_button_workflows.metrics import compute_metrics
@@ -253,7 +254,11 @@ class ButtonAnalyticsActivities:
             await self._record_delivery(request.analysis_id, channel)
             sent.append(channel)
         if failures:
-            raise _notification_error(failures)
+            raise combined_failure(
+                failures,
+                message="notification failed",
+                error_type=NOTIFICATION_FAILED,
+            )
         if not sent:
             return BranchOutcome(
                 status=BranchStatus.ALREADY_DONE,
@@ -329,25 +334,6 @@ class ButtonAnalyticsActivities:
             await self._store.record_delivery(analysis_id, channel)
         else:
             self._local_deliveries.add((analysis_id, channel))
-
-
-def _notification_error(failures: list[tuple[str, BaseException]]) -> ApplicationError:
-    summary = "; ".join(f"{channel}: {error}" for channel, error in failures)
-    permanent = all(
-        isinstance(error, ApplicationError) and error.non_retryable
-        for _, error in failures
-    )
-    retry_delays = [
-        error.next_retry_delay
-        for _, error in failures
-        if isinstance(error, ApplicationError) and error.next_retry_delay
-    ]
-    return ApplicationError(
-        f"notification failed for {summary}",
-        type=NOTIFICATION_FAILED,
-        non_retryable=permanent,
-        next_retry_delay=max(retry_delays) if retry_delays else None,
-    )
 
 
 def _with_note(report: ButtonReport, note: str) -> ButtonReport:

@@ -26,8 +26,7 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from temporalio.exceptions import ApplicationError
-
+from ga4_button_workflows._delivery import combined_failure
 from ga4_button_workflows.ports import InsightStore, Notifier, TrendStore
 from ga4_button_workflows.trends import (
     ChangeAlert,
@@ -183,26 +182,9 @@ async def deliver_alerts(
             analysis_id,
         )
     if failures:
-        raise _delivery_error(failures)
+        raise combined_failure(
+            failures,
+            message=f"{len(failures)} change alert deliveries failed",
+            error_type=ALERT_DELIVERY_FAILED,
+        )
     return recorded
-
-
-def _delivery_error(failures: list[tuple[str, Exception]]) -> ApplicationError:
-    summary = "; ".join(f"{where}: {error}" for where, error in failures)
-    application_errors = [
-        error for _, error in failures if isinstance(error, ApplicationError)
-    ]
-    permanent = len(application_errors) == len(failures) and all(
-        error.non_retryable for error in application_errors
-    )
-    delays = [
-        error.next_retry_delay
-        for error in application_errors
-        if error.next_retry_delay is not None
-    ]
-    return ApplicationError(
-        f"{len(failures)} change alert deliveries failed: {summary}",
-        type=ALERT_DELIVERY_FAILED,
-        non_retryable=permanent,
-        next_retry_delay=max(delays) if delays else None,
-    )

@@ -14,8 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from temporalio.exceptions import ApplicationError
-
+from ga4_button_workflows._delivery import combined_failure
 from ga4_button_workflows.alerts import AlertNotifier, alert_delivery_channel
 from ga4_button_workflows.models import ButtonInsights
 from ga4_button_workflows.ports import InsightStore, Notifier, as_notifiers
@@ -101,7 +100,11 @@ class CompositeNotifier:
                 continue
             await self._record_delivery(analysis_id, child.channel)
         if failures:
-            raise _combined_error(failures)
+            raise combined_failure(
+                failures,
+                message=f"{len(failures)} of the composite's notifiers failed",
+                error_type=NOTIFICATION_FAILED,
+            )
 
     async def send_alert(self, alert: ChangeAlert) -> None:
         """Send the alert through every alert-capable child not yet reached.
@@ -126,7 +129,11 @@ class CompositeNotifier:
                 continue
             await self._record_delivery(alert.analysis_id, marker)
         if failures:
-            raise _combined_error(failures)
+            raise combined_failure(
+                failures,
+                message=f"{len(failures)} of the composite's notifiers failed",
+                error_type=NOTIFICATION_FAILED,
+            )
 
     async def _has_delivery(self, analysis_id: str, channel: str) -> bool:
         if self._store is not None:
@@ -138,24 +145,3 @@ class CompositeNotifier:
             await self._store.record_delivery(analysis_id, channel)
         else:
             self._delivered.add((analysis_id, channel))
-
-
-def _combined_error(failures: list[tuple[str, Exception]]) -> ApplicationError:
-    summary = "; ".join(f"{channel}: {error}" for channel, error in failures)
-    application_errors = [
-        error for _, error in failures if isinstance(error, ApplicationError)
-    ]
-    permanent = len(application_errors) == len(failures) and all(
-        error.non_retryable for error in application_errors
-    )
-    delays = [
-        error.next_retry_delay
-        for error in application_errors
-        if error.next_retry_delay is not None
-    ]
-    return ApplicationError(
-        f"{len(failures)} of the composite's notifiers failed: {summary}",
-        type=NOTIFICATION_FAILED,
-        non_retryable=permanent,
-        next_retry_delay=max(delays) if delays else None,
-    )
