@@ -12,11 +12,16 @@ import html
 from collections.abc import Sequence
 
 from ga4_button_workflows._text import MISSING, p_value, percent, signed_percent
-from ga4_button_workflows.models import ButtonInsights, TrendPoint, VariantComparison
+from ga4_button_workflows.models import (
+    ButtonInsights,
+    ButtonMetrics,
+    TrendPoint,
+    VariantComparison,
+)
 from ga4_button_workflows.stats import Interval
 from ga4_button_workflows.trends import describe_change
 
-__all__ = ["render_markdown", "render_text"]
+__all__ = ["describe_button", "render_markdown", "render_text"]
 
 
 def _signed_points(value: float) -> str:
@@ -129,6 +134,29 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[st
     return [line(header), line(["-" * width for width in widths])] + [
         line(row) for row in rows
     ]
+
+
+def describe_button(
+    metrics: ButtonMetrics, *, dash: str = "\u2013", separator: str = " \u00b7 "
+) -> str:
+    """Return a button's numbers in one line: CTR, interval, users, engagement.
+
+    Digits and punctuation only, so it needs no escaping; ``dash`` and
+    ``separator`` let HTML use entities.
+    """
+    parts: list[str] = []
+    if metrics.click_through_rate is not None:
+        ctr = f"CTR {metrics.click_through_rate:.1%}"
+        interval = metrics.click_through_interval
+        if interval is not None:
+            ctr += f" (95% CI {interval.lower:.1%}{dash}{interval.upper:.1%})"
+        parts.append(ctr)
+    if metrics.exposed_users is not None:
+        parts.append(f"{metrics.clicking_users:,} of {metrics.exposed_users:,} users")
+    else:
+        parts.append(f"{metrics.clicking_users:,} clicking users")
+    parts.append(f"engagement {metrics.engagement_score:.2f}")
+    return separator.join(parts)
 
 
 def render_text(insights: ButtonInsights) -> str:

@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from temporalio.exceptions import ApplicationError
 
 from ga4_button_workflows.models import ButtonInsights, ButtonMetrics
-from ga4_button_workflows.render import render_text
+from ga4_button_workflows.render import describe_button, render_text
 from ga4_button_workflows.trends import ChangeAlert
 
 __all__ = [
@@ -393,23 +393,6 @@ def _buttons_table(buttons: Sequence[ButtonMetrics]) -> list[str]:
     return rows
 
 
-def _describe(metrics: ButtonMetrics) -> str:
-    """A button's numbers in one line (digits and punctuation only)."""
-    parts: list[str] = []
-    if metrics.click_through_rate is not None:
-        ctr = f"CTR {metrics.click_through_rate:.1%}"
-        interval = metrics.click_through_interval
-        if interval is not None:
-            ctr += f" (95% CI {interval.lower:.1%}&ndash;{interval.upper:.1%})"
-        parts.append(ctr)
-    if metrics.exposed_users is not None:
-        parts.append(f"{metrics.clicking_users:,} of {metrics.exposed_users:,} users")
-    else:
-        parts.append(f"{metrics.clicking_users:,} clicking users")
-    parts.append(f"engagement {metrics.engagement_score:.2f}")
-    return " &middot; ".join(parts)
-
-
 def _header_safe(value: str) -> str:
     return " ".join(_LINE_BREAKS.sub(" ", value).split())
 
@@ -440,3 +423,7 @@ def _rejected(message: str) -> ApplicationError:
         type=EMAIL_REJECTED,
         non_retryable=True,
     )
+
+
+def _describe(metrics: ButtonMetrics) -> str:
+    return describe_button(metrics, dash="&ndash;", separator=" &middot; ")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ga4_button_workflows.models import ButtonInsights, ButtonMetrics, Recommendation
 from ga4_button_workflows.notifiers import _http
+from ga4_button_workflows.render import describe_button
 from ga4_button_workflows.trends import ChangeAlert
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ def _field(
     text = f"*{heading}*\n{_fit(label, _NAME_CHARS)}"
     metrics = by_label.get(label)
     if metrics is not None:
-        text += f"\n{_describe_metrics(metrics)}"
+        text += f"\n{describe_button(metrics)}"
     return _mrkdwn(text, _FIELD_CHARS, escaped=True)
 
 
@@ -254,23 +255,6 @@ def _variant_field(insights: ButtonInsights) -> dict[str, Any]:
     if probability is not None:
         text += f"\n{probability:.0%} chance of the highest CTR"
     return _mrkdwn(text, _FIELD_CHARS, escaped=True)
-
-
-def _describe_metrics(metrics: ButtonMetrics) -> str:
-    """Return a button's numbers in one line: CTR, interval, users, engagement."""
-    parts: list[str] = []
-    if metrics.click_through_rate is not None:
-        ctr = f"CTR {metrics.click_through_rate:.1%}"
-        interval = metrics.click_through_interval
-        if interval is not None:
-            ctr += f" (95% CI {interval.lower:.1%}–{interval.upper:.1%})"
-        parts.append(ctr)
-    if metrics.exposed_users is not None:
-        parts.append(f"{metrics.clicking_users:,} of {metrics.exposed_users:,} users")
-    else:
-        parts.append(f"{metrics.clicking_users:,} clicking users")
-    parts.append(f"engagement {metrics.engagement_score:.2f}")
-    return " · ".join(parts)
 
 
 def _findings(insights: ButtonInsights, limit: int) -> list[str]:
