@@ -18,8 +18,12 @@ Period over period
     as the control. The comparisons that pass the data gates form one family,
     adjusted with Holm's procedure, so ``TrendConfig.alpha`` bounds the chance
     that an analysis reports any change at all when nothing changed. A
-    significant comparison is a :class:`ChangeFinding`; it is an alert when its
-    relative change is also at least ``TrendConfig.min_relative_change``.
+    significant comparison is a :class:`ChangeFinding`. It is an alert when the
+    whole confidence interval of its relative change lies beyond
+    ``TrendConfig.min_relative_change``: the rate moved, with that confidence,
+    by at least that much. Alerts are a subset of the findings, so ``alpha``
+    bounds them too; and a series whose true change is smaller than the alert
+    size alerts with a chance of at most ``(1 - confidence) / 2``.
 
 Alerts
     :func:`alerts_to_send` picks the findings to tell people about, once each:
@@ -55,6 +59,7 @@ from ga4_button_workflows.models import (
 from ga4_button_workflows.stats import (
     DEFAULT_MIN_SUCCESSES,
     DEFAULT_MIN_TRIALS,
+    Interval,
     PValueAdjustment,
     adjust_p_values,
     compare_proportions,
@@ -94,10 +99,12 @@ class TrendConfig:
     """False-alarm rate per analysis: the family-wise error rate (Holm) of all
     the period-over-period comparisons of one analysis."""
     min_relative_change: float = attrs.field(
-        default=0.15, validator=_checks.non_negative_finite
+        default=0.10, validator=_checks.non_negative_finite
     )
-    """Smallest relative change, in either direction, that alerts (0.15 = 15%);
-    smaller significant changes are findings without an alert."""
+    """Smallest relative change, in either direction, that alerts (0.10 = 10%).
+    A finding alerts only when its whole confidence interval lies beyond it, so
+    an alert says the rate moved by at least this much with ``confidence``;
+    other findings are reported without an alert."""
     min_trials: int = attrs.field(default=DEFAULT_MIN_TRIALS, validator=_checks.count)
     """Exposed users each period needs before a change may be found."""
     min_successes: int = attrs.field(
@@ -326,9 +333,11 @@ def period_over_period(
     previous period as the control. The p-values of the comparisons whose status
     allows a decision form one Holm family at ``config.alpha``; a comparison is a
     finding when its adjusted p-value is at most ``config.alpha`` and the rate
-    moved. A finding alerts when its relative change is at least
-    ``config.min_relative_change`` in size, unless its button or variant is a
-    placeholder, the previous rate was 0 (no relative size), or ``flagged``.
+    moved. A finding alerts when the confidence interval of its relative change
+    lies entirely beyond ``config.min_relative_change`` in its direction (below
+    ``-min_relative_change`` for a drop, above it for a rise), unless its button
+    or variant is a placeholder, the previous rate was 0 (no relative size), or
+    ``flagged``.
 
     Args:
         current: Counts over ``current_period``.
@@ -406,14 +415,28 @@ def period_over_period(
                 current_exposed_users=new.exposed_users or 0,
                 confidence=config.confidence,
                 alert=(
-                    relative is not None
-                    and abs(relative) >= config.min_relative_change
+                    _confidently_beyond(
+                        result.lift_interval,
+                        result.difference,
+                        config.min_relative_change,
+                    )
                     and not placeholder
                     and not flagged
                 ),
             )
         )
     return tuple(findings)
+
+
+def _confidently_beyond(
+    interval: Interval | None, difference: float, size: float
+) -> bool:
+    """Whether the relative change's interval lies beyond ``size`` in its direction."""
+    if interval is None:
+        return False
+    if difference < 0:
+        return interval.upper <= -size
+    return interval.lower >= size
 
 
 def _check_periods(current: Period, previous: Period) -> None:
