@@ -263,3 +263,49 @@ def test_an_unusable_service_account_key_is_refused_before_any_analysis(
     assert result.returncode == 3
     assert "cannot load the service-account key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            [
+                "--days-back",
+                "3",
+                "--start-date",
+                "2026-03-01",
+                "--end-date",
+                "2026-03-02",
+            ],
+            "--days-back and --start-date/--end-date",
+        ),
+        (["--start-date", "2026-03-01", "--end-date", "2999-01-01"], "after today"),
+    ],
+)
+def test_a_contradictory_or_future_period_is_refused_before_any_server_starts(
+    extra: list[str], expected: str
+) -> None:
+    result = _ga4_buttons("analyze", "--sample-data", *extra)
+
+    assert result.returncode == 3, result.stderr
+    assert expected in result.stderr
+
+
+async def test_describing_a_missing_schedule_says_how_to_create_one(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    address = dev_env.client.service_client.config.target_host
+
+    result = await asyncio.to_thread(
+        _ga4_buttons,
+        "schedule",
+        "describe",
+        "--address",
+        address,
+        "--property-id",
+        "987654321",
+    )
+
+    assert result.returncode == 3, result.stderr
+    assert "property 987654321 has no daily schedule" in result.stderr
+    assert "ga4-buttons schedule set" in result.stderr

@@ -10,8 +10,10 @@ import attrs
 import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultPayloadConverter
+from temporalio.exceptions import ApplicationError
 
 from ga4_button_workflows.converter import (
+    INVALID_PAYLOAD,
     ButtonAnalyticsPayloadConverter,
     data_converter,
     install_converter,
@@ -245,3 +247,41 @@ def test_install_converter_refuses_a_different_payload_converter() -> None:
 
     with pytest.raises(TypeError, match="PydanticLike"):
         install_converter(DataConverter(payload_converter_class=PydanticLike))
+
+
+class TestStrictScalars:
+    """cattrs alone reads 7.5 as 7 and "false" as true; the payloads refuse both."""
+
+    @staticmethod
+    def decode(document: dict[str, object]) -> AnalysisRequest:
+        payload = Payload(
+            metadata={"encoding": b"json/plain"}, data=json.dumps(document).encode()
+        )
+        decoded = ButtonAnalyticsPayloadConverter().from_payloads(
+            [payload], [AnalysisRequest]
+        )[0]
+        assert isinstance(decoded, AnalysisRequest)
+        return decoded
+
+    def test_a_whole_float_is_a_whole_number(self) -> None:
+        assert self.decode({"property_id": "5", "days_back": 7.0}).days_back == 7
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("days_back", 7.5, "expected a whole number, got 7.5 @ $.days_back"),
+            ("days_back", "7", "expected a whole number, got '7' @ $.days_back"),
+            ("days_back", True, "expected a whole number, got True @ $.days_back"),
+            ("notify", "false", "expected true or false, got 'false' @ $.notify"),
+            ("notify", 0, "expected true or false, got 0 @ $.notify"),
+        ],
+    )
+    def test_a_value_of_the_wrong_kind_is_refused_for_good(
+        self, field: str, value: object, message: str
+    ) -> None:
+        with pytest.raises(ApplicationError) as refused:
+            self.decode({"property_id": "5", field: value})
+
+        assert refused.value.type == INVALID_PAYLOAD
+        assert refused.value.non_retryable
+        assert message in refused.value.message

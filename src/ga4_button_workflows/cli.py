@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from ga4_button_workflows import __version__
@@ -689,6 +690,7 @@ def analyze(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
     )
+    _refuse_days_back_with_dates(start_date, end_date)
     plugin = ButtonAnalyticsPlugin(source=source, store=store, notifier=notifiers)
     if report_files and start_date is None and end_date is None:
         # A saved report's own days, when its rows say: the analysis is filed
@@ -723,6 +725,20 @@ def analyze(
         _with_client(address, namespace, plugin, run, quiet=as_json)
     )
     _print_outcome(outcome, workflow_id, run_id, as_json=as_json)
+
+
+def _refuse_days_back_with_dates(
+    start_date: datetime.datetime | None, end_date: datetime.datetime | None
+) -> None:
+    """Refuse --days-back beside explicit dates rather than ignore one of them."""
+    if start_date is None and end_date is None:
+        return
+    source = click.get_current_context().get_parameter_source("days_back")
+    if source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+        raise ConfigurationError(
+            "--days-back and --start-date/--end-date both choose the period; "
+            "give --days-back alone, or --start-date with --end-date"
+        )
 
 
 def _check_request(
@@ -971,6 +987,15 @@ def _schedule_command(
                         **options,
                     )
                 except RPCError as error:
+                    if error.status == RPCStatusCode.NOT_FOUND and name != "set":
+                        from ga4_button_workflows.schedules import daily_schedule_id
+
+                        raise ConfigurationError(
+                            f"property {property_id} has no daily schedule "
+                            f"({daily_schedule_id(property_id)}) on {address}; "
+                            "create it with `ga4-buttons schedule set`, or see "
+                            "`ga4-buttons schedule list`"
+                        ) from None
                     raise ConfigurationError(
                         f"{name} failed for property {property_id}: {error}"
                     ) from None

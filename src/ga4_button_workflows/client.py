@@ -103,6 +103,8 @@ async def trigger_button_analysis(
 
     Raises:
         ValueError: the property ID, period or time zone is invalid.
+        TypeError: the property ID is not a string, or ``days_back`` not a
+            whole number.
         temporalio.client.WorkflowFailureError: the analysis failed.
     """
     numeric_id = validate_property_id(property_id)

@@ -30,8 +30,10 @@ from temporalio.converter import (
     EncodingPayloadConverter,
     JSONPlainPayloadConverter,
 )
+from temporalio.exceptions import ApplicationError
 
 __all__ = [
+    "INVALID_PAYLOAD",
     "AttrsJSONPayloadConverter",
     "ButtonAnalyticsPayloadConverter",
     "data_converter",
@@ -41,13 +43,18 @@ __all__ = [
 
 _ENCODING = "json/plain"
 
+INVALID_PAYLOAD = "InvalidPayload"
+"""The ``ApplicationError`` type of a payload that does not fit its model."""
+
 
 def make_cattrs_converter() -> cattrs.Converter:
     """Return the cattrs converter the library uses for JSON documents.
 
     Dates and datetimes become ISO 8601 strings (aware datetimes keep their
     offset), enums their values, tuples lists. Extra keys are ignored and
-    missing keys take the model's defaults.
+    missing keys take the model's defaults. Whole-number and true/false fields
+    take only such values: cattrs alone would read 7.5 as 7 and ``"false"``
+    as true.
     """
     converter = cattrs.preconf.json.make_converter()
     converter.register_unstructure_hook(datetime.date, lambda value: value.isoformat())
@@ -60,8 +67,36 @@ def make_cattrs_converter() -> cattrs.Converter:
     converter.register_structure_hook(
         datetime.datetime, lambda value, _: datetime.datetime.fromisoformat(value)
     )
+    converter.register_structure_hook(int, _whole_number)
+    converter.register_structure_hook(bool, _boolean)
     configure_union_passthrough(int | float | str | bool | None, converter)
     return converter
+
+
+def _problem(error: BaseException, type_: type | None) -> str:
+    if isinstance(error, (TypeError, ValueError)) and str(error):
+        return str(error)
+    return cattrs.v.format_exception(error, type_)
+
+
+def _boolean(value: object, _: object) -> bool:
+    """Structure a ``bool`` field without cattrs' ``bool("false") is True``."""
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected true or false, got {value!r}")
+
+
+def _whole_number(value: object, _: object) -> int:
+    """Structure an ``int`` field without cattrs' silent ``int(7.5) == 7``.
+
+    A whole float (``7.0``, as some JSON writers spell integers) is accepted;
+    fractions, booleans and strings are refused with the value named.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected a whole number, got {value!r}")
 
 
 @functools.cache
@@ -99,11 +134,31 @@ class AttrsJSONPayloadConverter(EncodingPayloadConverter):
         return Payload(metadata={"encoding": _ENCODING.encode()}, data=data.encode())
 
     def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
-        """See base class."""
+        """See base class.
+
+        Raises:
+            ApplicationError: The JSON does not fit ``type_hint`` (a fraction
+                where a whole number belongs, a missing required field). Of
+                type ``INVALID_PAYLOAD`` and non-retryable: the same payload
+                never decodes, so a workflow given it fails at once instead
+                of retrying its task forever.
+        """
         plain = json.loads(payload.data)
         if type_hint is None or type_hint is Any:
             return plain
-        return self._converter.structure(plain, type_hint)
+        try:
+            return self._converter.structure(plain, type_hint)
+        except cattrs.BaseValidationError as error:
+            problems = "; ".join(
+                cattrs.transform_error(error, path="$", format_exception=_problem)
+            )
+            name = getattr(type_hint, "__name__", str(type_hint))
+            raise ApplicationError(
+                f"cannot read the {name} payload: {problems}; send the types "
+                "the model declares",
+                type=INVALID_PAYLOAD,
+                non_retryable=True,
+            ) from None
 
 
 class ButtonAnalyticsPayloadConverter(CompositePayloadConverter):

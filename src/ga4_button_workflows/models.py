@@ -105,7 +105,13 @@ def validate_property_id(property_id: str) -> str:
     Raises:
         ValueError: the value is a measurement ID (``G-...``), a Universal
             Analytics ID (``UA-...``) or anything else that is not numeric.
+        TypeError: the value is not a string, e.g. the int ``123456789``.
     """
+    if not isinstance(property_id, str):
+        raise TypeError(
+            f"the property ID must be a string such as '123456789', not "
+            f"{type(property_id).__name__} {property_id!r}; {_WHERE_PROPERTY_ID_IS}."
+        )
     value = property_id.strip()
     match = _NUMERIC_PROPERTY.match(value)
     if match:
@@ -126,8 +132,10 @@ def resolve_period(request: AnalysisRequest, *, today: datetime.date) -> Period:
     ``days_back`` complete days before ``request.report_date`` (or ``today``).
 
     Raises:
-        ValueError: the period is empty, reversed, longer than GA4 keeps data,
-            or only half given. The message names the bad value.
+        ValueError: the period is empty, reversed, ends after ``today``,
+            is longer than GA4 keeps data, or only half given.
+        TypeError: ``days_back`` is not a whole number (``7.5``, ``True``). The message
+            names the bad value.
     """
     if (request.start_date is None) != (request.end_date is None):
         raise ValueError(
@@ -140,6 +148,12 @@ def resolve_period(request: AnalysisRequest, *, today: datetime.date) -> Period:
                 f"end_date {request.end_date} is before start_date "
                 f"{request.start_date}; swap them"
             )
+        if request.end_date > today:
+            raise ValueError(
+                f"end_date {request.end_date} is after today ({today} in "
+                f"{request.time_zone}); GA4 has no data for days to come, so end "
+                "the period today at the latest"
+            )
         period = Period(request.start_date, request.end_date)
         if period.days > GA4_HISTORY_LIMIT_DAYS:
             raise ValueError(
@@ -147,6 +161,10 @@ def resolve_period(request: AnalysisRequest, *, today: datetime.date) -> Period:
                 f"{GA4_HISTORY_LIMIT_DAYS} days, so ask for a shorter period"
             )
         return period
+    if isinstance(request.days_back, bool) or not isinstance(request.days_back, int):
+        raise TypeError(
+            f"days_back must be a whole number of days, not {request.days_back!r}"
+        )
     if not 1 <= request.days_back <= GA4_HISTORY_LIMIT_DAYS:
         raise ValueError(
             f"days_back must be between 1 and {GA4_HISTORY_LIMIT_DAYS} (GA4's "

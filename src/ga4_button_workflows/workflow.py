@@ -204,7 +204,7 @@ class ButtonAnalyticsWorkflow:
             property_id = validate_property_id(request.property_id)
             today = local_date(self._anchor_time(), request.time_zone)
             period = resolve_period(request, today=today)
-        except ValueError as error:
+        except (ValueError, TypeError) as error:
             # A plain exception would fail the workflow task and retry forever.
             raise ApplicationError(
                 str(error), type=INVALID_REQUEST, non_retryable=True

@@ -36,6 +36,7 @@ from ga4_button_workflows.contrib.flask._temporal import (
 from ga4_button_workflows.converter import data_converter
 from ga4_button_workflows.insights import insights_document
 from ga4_button_workflows.models import (
+    GA4_HISTORY_LIMIT_DAYS,
     AnalysisRecord,
     local_date,
     validate_property_id,
@@ -52,8 +53,9 @@ __all__ = [
 
 logger = logging.getLogger("ga4_button_workflows.contrib.flask")
 
-MAX_DAYS_BACK = 365
-"""The longest period the API accepts, in days."""
+MAX_DAYS_BACK = GA4_HISTORY_LIMIT_DAYS
+"""The longest period the API accepts, in days: GA4's history limit, as on the
+command line."""
 
 _MAX_BODY_BYTES = 4096
 _BODY_KEYS = frozenset({"days_back", "property_id"})
@@ -120,7 +122,7 @@ def create_blueprint(
 
     Routes, relative to ``url_prefix``:
 
-    * ``POST /api/analyze-buttons``: JSON ``{"days_back": 7}`` (1-365, default
+    * ``POST /api/analyze-buttons``: JSON ``{"days_back": 7}`` (1-434, default
       7) and optionally ``"property_id"``; starts the analysis without waiting
       and answers 202 with the workflow ID, run ID and ``status_url``.
     * ``GET /api/analysis/<workflow_id>``: ``running`` (with the steps done so

@@ -24,7 +24,7 @@
   var bar = panel.querySelector("[data-progress-bar]");
   var hint = panel.querySelector("[data-progress-hint]");
   var steps = Array.prototype.slice.call(panel.querySelectorAll("[data-step]"));
-  var maxDays = parseInt(root.getAttribute("data-max-days"), 10) || 365;
+  var maxDays = parseInt(root.getAttribute("data-max-days"), 10) || 434;
   var startedAt = 0;
   var networkErrors = 0;
 
