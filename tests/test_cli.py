@@ -279,7 +279,15 @@ def test_an_unusable_service_account_key_is_refused_before_any_analysis(
             ],
             "--days-back and --start-date/--end-date",
         ),
-        (["--start-date", "2026-03-01", "--end-date", "2999-01-01"], "after today"),
+        (
+            ["--start-date", "2026-03-01", "--end-date", "2999-01-01"],
+            "--end-date 2999-01-01 is after today",
+        ),
+        (
+            ["--start-date", "2026-03-05", "--end-date", "2026-03-01"],
+            "--end-date 2026-03-01 is before --start-date 2026-03-05",
+        ),
+        (["--start-date", "2026-03-01"], "give both --start-date and --end-date"),
     ],
 )
 def test_a_contradictory_or_future_period_is_refused_before_any_server_starts(
@@ -287,7 +295,8 @@ def test_a_contradictory_or_future_period_is_refused_before_any_server_starts(
 ) -> None:
     result = _ga4_buttons("analyze", "--sample-data", *extra)
 
-    assert result.returncode == 3, result.stderr
+    usage = expected.startswith("--days-back and")
+    assert result.returncode == (2 if usage else 3), result.stderr
     assert expected in result.stderr
 
 
@@ -306,6 +315,35 @@ async def test_describing_a_missing_schedule_says_how_to_create_one(
         "987654321",
     )
 
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "property 987654321 has no daily schedule" in result.stderr
+    assert "in namespace 'default'" in result.stderr
     assert "ga4-buttons schedule set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["schedule", "list"],
+        ["schedule", "describe", "--property-id", "5"],
+        ["worker", "--sample-data"],
+    ],
+)
+async def test_an_unknown_namespace_is_a_configuration_error(
+    dev_env: WorkflowEnvironment, command: list[str]
+) -> None:
+    address = dev_env.client.service_client.config.target_host
+
+    result = await asyncio.to_thread(
+        _ga4_buttons,
+        *command,
+        "--address",
+        address,
+        "--namespace",
+        "no-such-namespace",
+    )
+
+    assert result.returncode == 3, result.stderr
+    assert "has no namespace 'no-such-namespace'" in result.stderr
+    assert "Traceback" not in result.stderr

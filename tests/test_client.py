@@ -96,6 +96,31 @@ async def test_trigger_with_explicit_dates_analyses_those_dates(
         ({"days_back": 0}, ValueError, "between 1 and 434"),
         (
             {
+                "days_back": 3,
+                "start_date": datetime.date(2026, 2, 1),
+                "end_date": datetime.date(2026, 2, 3),
+            },
+            ValueError,
+            "both choose the period",
+        ),
+        (
+            {"start_date": "2026-02-01", "end_date": "2026-02-03"},
+            TypeError,
+            "start_date must be a datetime.date, got str '2026-02-01'",
+        ),
+        (
+            {
+                "start_date": datetime.datetime(
+                    2026, 2, 1, tzinfo=datetime.timezone.utc
+                ),
+                "end_date": datetime.datetime(2026, 2, 3, tzinfo=datetime.timezone.utc),
+            },
+            TypeError,
+            "start_date must be a datetime.date, got datetime",
+        ),
+        ({"notify": "no"}, TypeError, "notify must be True or False, got 'no'"),
+        (
+            {
                 "start_date": datetime.date(2026, 2, 1),
                 "end_date": datetime.datetime.now(datetime.timezone.utc).date()
                 + datetime.timedelta(days=2),

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime
 import inspect
+import re
 import uuid
 
 import pytest
@@ -51,6 +52,31 @@ def test_plugin_registers_bound_methods_not_the_class() -> None:
 def test_activity_worker_without_a_source_is_refused() -> None:
     with pytest.raises(ValueError, match="needs a data source"):
         ButtonAnalyticsPlugin()
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        ({"trend_config": {"alpha": 0.01}}, TypeError, "TrendConfig"),
+        ({"analysis_url": "https://dash.example/{id}"}, ValueError, "{analysis_id}"),
+        ({"analysis_url": "https://dash.example/{0}"}, ValueError, "{analysis_id}"),
+        ({"analysis_url": "https://dash.example/{"}, ValueError, "double"),
+        ({"analysis_url": 42}, TypeError, "must be a string"),
+    ],
+)
+def test_bad_alert_settings_are_refused_when_the_plugin_is_built(
+    settings: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        ButtonAnalyticsPlugin(source=SampleDataSource(), **settings)  # type: ignore[arg-type]
+
+
+def test_an_analysis_url_with_its_placeholder_is_accepted() -> None:
+    plugin = ButtonAnalyticsPlugin(
+        source=SampleDataSource(),
+        analysis_url="https://dash.example/{analysis_id}?tab={{trends}}",
+    )
+    assert plugin.bound_activities is not None
 
 
 def test_plugin_that_registers_nothing_is_refused() -> None:

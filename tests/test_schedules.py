@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime
 import random
+import zoneinfo
 
+import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -136,3 +138,31 @@ async def test_backfill_of_three_days_analyses_exactly_those_days(
     ]
     assert len(store.analyses) == 3
     await delete_daily_schedule(client, property_id)
+
+
+async def test_a_backfill_reaching_today_or_later_is_refused(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    client = dev_env.client
+    property_id = _property_id()
+    await ensure_daily_schedule(
+        client,
+        property_id,
+        hour=6,
+        time_zone="Pacific/Kiritimati",
+        task_queue=task_queue,
+    )
+    today = datetime.datetime.now(zoneinfo.ZoneInfo("Pacific/Kiritimati")).date()
+    try:
+        for last_day in (today, today + datetime.timedelta(days=30)):
+            with pytest.raises(ValueError, match=f"last_day {last_day} is not over"):
+                await backfill_daily_schedule(
+                    client,
+                    property_id,
+                    first_day=today - datetime.timedelta(days=2),
+                    last_day=last_day,
+                )
+        description = await describe_daily_schedule(client, property_id)
+        assert description.info.num_actions == 0
+    finally:
+        await delete_daily_schedule(client, property_id)

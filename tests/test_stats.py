@@ -973,3 +973,103 @@ def test_stats_imports_only_the_standard_library_and_attrs() -> None:
         "statistics",
     }
     assert imported <= allowed
+
+
+# --- relative change on the log scale ---------------------------------------------
+
+
+class TestRatioChange:
+    def test_the_interval_is_katz_on_the_log_scale(self) -> None:
+        z = statistics.NormalDist().inv_cdf(0.975)
+        log_ratio = math.log((294 / 7000) / (420 / 7000))
+        se = math.sqrt(1 / 294 - 1 / 7000 + 1 / 420 - 1 / 7000)
+
+        interval = stats.ratio_change_interval((420, 7000), (294, 7000))
+
+        assert interval is not None
+        assert interval.lower == pytest.approx(math.expm1(log_ratio - z * se))
+        assert interval.upper == pytest.approx(math.expm1(log_ratio + z * se))
+        assert interval.upper - (-0.3) > (-0.3) - interval.lower  # not symmetric
+
+    def test_a_drop_to_zero_can_be_total_but_is_still_bounded(self) -> None:
+        interval = stats.ratio_change_interval((25, 100_000), (0, 100_000))
+
+        assert interval is not None
+        assert interval.lower == -1.0
+        assert -1.0 < interval.upper < -0.5
+        # Confidently a drop of more than half, not of more than 97%.
+        beyond_half = stats.ratio_beyond_p_value((25, 100_000), (0, 100_000), 0.5)
+        beyond_97 = stats.ratio_beyond_p_value((25, 100_000), (0, 100_000), 0.97)
+        assert beyond_half is not None
+        assert beyond_half < 0.05
+        assert beyond_97 is not None
+        assert beyond_97 > 0.05
+        assert stats.ratio_beyond_p_value((25, 100_000), (0, 100_000), 1.0) == 1.0
+
+    @pytest.mark.parametrize(
+        ("control", "treatment"),
+        [((0, 100), (5, 100)), ((0, 0), (5, 100)), ((5, 100), (0, 0))],
+    )
+    def test_no_relative_size_without_a_control_rate_or_trials(
+        self, control: tuple[int, int], treatment: tuple[int, int]
+    ) -> None:
+        assert stats.ratio_change_interval(control, treatment) is None
+        assert stats.ratio_beyond_p_value(control, treatment, 0.1) is None
+
+    def test_with_no_margin_the_p_value_is_half_the_two_sided_log_ratio_p(
+        self,
+    ) -> None:
+        log_ratio = math.log((294 / 7000) / (420 / 7000))
+        se = math.sqrt(1 / 294 - 1 / 7000 + 1 / 420 - 1 / 7000)
+        two_sided = math.erfc(abs(log_ratio) / se / math.sqrt(2))
+
+        p = stats.ratio_beyond_p_value((420, 7000), (294, 7000), 0.0)
+
+        assert p == pytest.approx(two_sided / 2)
+
+    def test_the_p_value_matches_the_interval_at_the_margin(self) -> None:
+        """The 90% interval's upper bound is the margin where p = 0.05."""
+        interval = stats.ratio_change_interval((420, 7000), (294, 7000), 0.90)
+        assert interval is not None
+
+        p = stats.ratio_beyond_p_value((420, 7000), (294, 7000), -interval.upper)
+
+        assert p == pytest.approx(0.05)
+
+    @pytest.mark.parametrize("margin", [-0.1, math.nan, math.inf])
+    def test_a_bad_margin_is_refused(self, margin: float) -> None:
+        with pytest.raises(ValueError, match="margin must be a finite"):
+            stats.ratio_beyond_p_value((420, 7000), (294, 7000), margin)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        control=st.integers(1, 10**6).flatmap(
+            lambda n: st.tuples(st.integers(1, n), st.just(n))
+        ),
+        treatment=st.integers(1, 10**6).flatmap(
+            lambda n: st.tuples(st.integers(0, n), st.just(n))
+        ),
+        margin=st.floats(0.0, 3.0),
+        confidence=st.floats(0.5, 0.999),
+    )
+    def test_intervals_hold_the_estimate_and_p_values_are_probabilities(
+        self,
+        control: tuple[int, int],
+        treatment: tuple[int, int],
+        margin: float,
+        confidence: float,
+    ) -> None:
+        interval = stats.ratio_change_interval(control, treatment, confidence)
+        p = stats.ratio_beyond_p_value(control, treatment, margin)
+        estimate = (treatment[0] / treatment[1]) / (control[0] / control[1]) - 1
+
+        assert interval is not None
+        assert p is not None
+        assert math.isfinite(interval.lower)
+        assert math.isfinite(interval.upper)
+        assert -1.0 <= interval.lower <= estimate <= interval.upper
+        assert 0.0 <= p <= 1.0
+        # A larger margin is never easier to exceed.
+        larger = stats.ratio_beyond_p_value(control, treatment, margin + 0.1)
+        assert larger is not None
+        assert larger >= p

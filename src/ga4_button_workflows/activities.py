@@ -88,8 +88,8 @@ class ButtonAnalyticsActivities:
         self._store = store
         self._notifiers = as_notifiers(notifier)
         self._local_deliveries: set[tuple[str, str]] = set()
-        self._trend_config = trend_config or TrendConfig()
-        self._analysis_url = analysis_url
+        self._trend_config = _checked_trend_config(trend_config)
+        self._analysis_url = _checked_analysis_url(analysis_url)
 
     def activities(self) -> list[Callable[..., Any]]:
         """The bound activity methods, ready for ``Worker(activities=...)``."""
@@ -349,3 +349,33 @@ def _trend_store(store: object) -> TrendStore | None:
 
 def _utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _checked_trend_config(config: object) -> TrendConfig:
+    if config is None:
+        return TrendConfig()
+    if not isinstance(config, TrendConfig):
+        raise TypeError(
+            f"trend_config must be a TrendConfig, got {type(config).__name__} "
+            f"{config!r}; build one, e.g. TrendConfig(alpha=0.01)"
+        )
+    return config
+
+
+def _checked_analysis_url(template: object) -> str | None:
+    if template is None:
+        return None
+    if not isinstance(template, str):
+        raise TypeError(
+            f"analysis_url must be a string, got {type(template).__name__} {template!r}"
+        )
+    try:
+        template.format(analysis_id="button-analysis-1")
+    except (KeyError, IndexError, ValueError, AttributeError) as error:
+        raise ValueError(
+            f"analysis_url {template!r} cannot be filled in ({error!r}): the "
+            "only placeholder it may hold is {analysis_id}, e.g. "
+            "'https://analytics.example.com/analysis/{analysis_id}'; double "
+            "other braces ({{ and }})"
+        ) from None
+    return template

@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from click.core import ParameterSource
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -150,8 +151,8 @@ def _temporal_options(*, required_address: bool = False) -> Callable[[_F], _F]:
                 help=(
                     "The Temporal server."
                     if required_address
-                    else "The Temporal server; an embedded dev server when omitted "
-                    "(`worker` needs one)."
+                    else "The Temporal server; without it, `demo` and `analyze` "
+                    "start an embedded dev server and `worker` refuses to start."
                 ),
             ),
             click.option(
@@ -443,6 +444,7 @@ async def _with_client(
             raise ConfigurationError(
                 f"cannot reach the Temporal server at {address}: {error}"
             ) from None
+        await _check_namespace(client, address, namespace)
         return await body(client)
     if not quiet:
         click.echo("Starting an embedded Temporal dev server...", err=True)
@@ -457,13 +459,32 @@ async def _connect(address: str, namespace: str) -> Client:
     from ga4_button_workflows.converter import data_converter
 
     try:
-        return await Client.connect(
+        client = await Client.connect(
             address, namespace=namespace, data_converter=data_converter
         )
     except RuntimeError as error:
         raise ConfigurationError(
             f"cannot reach the Temporal server at {address}: {error}"
         ) from None
+    await _check_namespace(client, address, namespace)
+    return client
+
+
+async def _check_namespace(client: Client, address: str, namespace: str) -> None:
+    """Refuse a namespace the server does not have, before anything uses it."""
+    try:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        )
+    except RPCError as error:
+        # Only a namespace that is certainly missing stops here; a key that
+        # may not describe namespaces still works for everything else.
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise ConfigurationError(
+                f"the Temporal server at {address} has no namespace "
+                f"{namespace!r}; pass --namespace (default 'default'), or create "
+                f"it: temporal operator namespace create {namespace}"
+            ) from None
 
 
 async def _wait_with_progress(
@@ -709,7 +730,7 @@ def analyze(
         handle = await trigger_button_analysis(
             client,
             target,
-            days_back,
+            days_back if start_date is None and end_date is None else None,
             wait=False,
             time_zone=time_zone,
             start_date=start_date.date() if start_date else None,
@@ -735,7 +756,7 @@ def _refuse_days_back_with_dates(
         return
     source = click.get_current_context().get_parameter_source("days_back")
     if source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
-        raise ConfigurationError(
+        raise click.UsageError(
             "--days-back and --start-date/--end-date both choose the period; "
             "give --days-back alone, or --start-date with --end-date"
         )
@@ -761,7 +782,14 @@ def _check_request(
         today = local_date(datetime.datetime.now(datetime.timezone.utc), time_zone)
         resolve_period(request, today=today)
     except ValueError as error:
-        raise ConfigurationError(str(error)) from None
+        raise ConfigurationError(_as_options(str(error))) from None
+
+
+def _as_options(message: str) -> str:
+    """Name the command's options in a message about request fields."""
+    for field in ("start_date", "end_date", "days_back"):
+        message = message.replace(field, "--" + field.replace("_", "-"))
+    return message
 
 
 # --- worker ---------------------------------------------------------------------
@@ -907,6 +935,7 @@ async def _serve(
         raise ConfigurationError(
             f"cannot reach the Temporal server at {address}: {error}"
         ) from None
+    await _check_namespace(client, address, namespace)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -990,10 +1019,11 @@ def _schedule_command(
                     if error.status == RPCStatusCode.NOT_FOUND and name != "set":
                         from ga4_button_workflows.schedules import daily_schedule_id
 
-                        raise ConfigurationError(
+                        raise NothingFound(
                             f"property {property_id} has no daily schedule "
-                            f"({daily_schedule_id(property_id)}) on {address}; "
-                            "create it with `ga4-buttons schedule set`, or see "
+                            f"({daily_schedule_id(property_id)}) in namespace "
+                            f"{namespace!r} on {address}; create it with "
+                            "`ga4-buttons schedule set`, or see "
                             "`ga4-buttons schedule list`"
                         ) from None
                     raise ConfigurationError(
@@ -1119,7 +1149,13 @@ def schedule_list(address: str, namespace: str, task_queue: str | None) -> None:
     async def run() -> list[str]:
         return await list_daily_schedules(await _connect(address, namespace))
 
-    for schedule_id in _run(run()):
+    schedule_ids = _run(run())
+    if not schedule_ids:
+        raise NothingFound(
+            f"no daily button-analysis schedule in namespace {namespace!r} on "
+            f"{address}; create one with `ga4-buttons schedule set`"
+        )
+    for schedule_id in schedule_ids:
         click.echo(schedule_id)
 
 

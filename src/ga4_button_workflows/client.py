@@ -38,7 +38,7 @@ def analysis_workflow_id(property_id: str, period: Period) -> str:
 async def trigger_button_analysis(
     client: Client,
     property_id: str,
-    days_back: int = ...,
+    days_back: int | None = ...,
     *,
     wait: Literal[True] = ...,
     time_zone: str = ...,
@@ -54,7 +54,7 @@ async def trigger_button_analysis(
 async def trigger_button_analysis(
     client: Client,
     property_id: str,
-    days_back: int = ...,
+    days_back: int | None = ...,
     *,
     wait: Literal[False],
     time_zone: str = ...,
@@ -69,7 +69,7 @@ async def trigger_button_analysis(
 async def trigger_button_analysis(
     client: Client,
     property_id: str,
-    days_back: int = 7,
+    days_back: int | None = None,
     *,
     wait: bool = True,
     time_zone: str = "UTC",
@@ -89,7 +89,8 @@ async def trigger_button_analysis(
             :class:`~ga4_button_workflows.ButtonAnalyticsPlugin` (or its
             converter).
         property_id: The numeric GA4 property ID.
-        days_back: Complete days to analyse, ending yesterday.
+        days_back: Complete days to analyse, ending yesterday; 7 when
+            neither it nor the dates are given.
         wait: Wait for the outcome; False returns the workflow handle.
         time_zone: The property's reporting time zone.
         start_date: First day, instead of ``days_back``.
@@ -102,16 +103,25 @@ async def trigger_button_analysis(
         The outcome, or the handle when ``wait`` is False.
 
     Raises:
-        ValueError: the property ID, period or time zone is invalid.
-        TypeError: the property ID is not a string, or ``days_back`` not a
-            whole number.
+        ValueError: the property ID, period or time zone is invalid, or
+            ``days_back`` is given with dates.
+        TypeError: the property ID is not a string, ``days_back`` not a
+            whole number, a date not a ``datetime.date``, or ``notify`` not
+            a bool.
         temporalio.client.WorkflowFailureError: the analysis failed.
     """
     numeric_id = validate_property_id(property_id)
+    if days_back is not None and (start_date is not None or end_date is not None):
+        raise ValueError(
+            f"days_back={days_back!r} and start_date/end_date both choose the "
+            "period; give days_back alone, or start_date with end_date"
+        )
+    if not isinstance(notify, bool):
+        raise TypeError(f"notify must be True or False, got {notify!r}")
     today = local_date(datetime.datetime.now(datetime.timezone.utc), time_zone)
     request = AnalysisRequest(
         property_id=numeric_id,
-        days_back=days_back,
+        days_back=7 if days_back is None else days_back,
         start_date=start_date,
         end_date=end_date,
         time_zone=time_zone,

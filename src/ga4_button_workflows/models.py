@@ -63,10 +63,12 @@ __all__ = [
 ]
 
 GA4_HISTORY_LIMIT_DAYS = 14 * 31
-"""The longest look-back accepted, in days.
+"""The longest period one analysis covers, in days (about 14 months).
 
-GA4 keeps event-level data for at most 14 months on a standard property; asking
-for more returns silently truncated data, so the library refuses it.
+A bound of the library, not of the Data API: 14 months is GA4's longest
+data-retention setting for event-level data (explorations), and one analysis
+of a longer span mixes page versions and usually means a mistyped year. Analyse
+longer histories as several periods.
 """
 
 _NUMERIC_PROPERTY = re.compile(r"^(?:properties/)?([0-9]+)$")
@@ -89,8 +91,11 @@ NOT_SET = "(not set)"
 
 
 def is_placeholder(value: str) -> bool:
-    """True when ``value`` is a GA4 placeholder rather than a real name."""
-    return value in PLACEHOLDER_VALUES or not value
+    """True when ``value`` is a GA4 placeholder rather than a real name.
+
+    Case and surrounding spaces do not matter: ``" (Not Set)"`` is one too.
+    """
+    return not value.strip() or value.strip().lower() in PLACEHOLDER_VALUES
 
 
 def validate_property_id(property_id: str) -> str:
@@ -133,10 +138,23 @@ def resolve_period(request: AnalysisRequest, *, today: datetime.date) -> Period:
 
     Raises:
         ValueError: the period is empty, reversed, ends after ``today``,
-            is longer than GA4 keeps data, or only half given.
-        TypeError: ``days_back`` is not a whole number (``7.5``, ``True``). The message
+            is longer than :data:`GA4_HISTORY_LIMIT_DAYS`, or only half given.
+        TypeError: ``days_back`` is not a whole number (``7.5``, ``True``), or
+            a date is not a ``datetime.date`` (a string, a ``datetime``). The message
             names the bad value.
     """
+    for name, value in (
+        ("start_date", request.start_date),
+        ("end_date", request.end_date),
+    ):
+        if value is not None and (
+            not isinstance(value, datetime.date) or isinstance(value, datetime.datetime)
+        ):
+            raise TypeError(
+                f"{name} must be a datetime.date, got {type(value).__name__} "
+                f"{value!r}; e.g. datetime.date(2026, 3, 1), or .date() of a "
+                "datetime in the property's time zone"
+            )
     if (request.start_date is None) != (request.end_date is None):
         raise ValueError(
             "give both start_date and end_date, or neither and use days_back "
@@ -157,8 +175,9 @@ def resolve_period(request: AnalysisRequest, *, today: datetime.date) -> Period:
         period = Period(request.start_date, request.end_date)
         if period.days > GA4_HISTORY_LIMIT_DAYS:
             raise ValueError(
-                f"the period {period} spans {period.days} days; GA4 keeps at most "
-                f"{GA4_HISTORY_LIMIT_DAYS} days, so ask for a shorter period"
+                f"the period {period} spans {period.days} days; one analysis "
+                f"covers at most {GA4_HISTORY_LIMIT_DAYS} days (about 14 "
+                "months), so check the years or split the period"
             )
         return period
     if isinstance(request.days_back, bool) or not isinstance(request.days_back, int):
@@ -167,8 +186,8 @@ def resolve_period(request: AnalysisRequest, *, today: datetime.date) -> Period:
         )
     if not 1 <= request.days_back <= GA4_HISTORY_LIMIT_DAYS:
         raise ValueError(
-            f"days_back must be between 1 and {GA4_HISTORY_LIMIT_DAYS} (GA4's "
-            f"history limit), not {request.days_back}"
+            f"days_back must be between 1 and {GA4_HISTORY_LIMIT_DAYS} (about "
+            f"14 months), not {request.days_back}"
         )
     anchor = request.report_date or today
     end = anchor - datetime.timedelta(days=1)
@@ -647,7 +666,7 @@ class ChangeFinding:
     """Current rate / previous rate - 1 (-0.3 = a 30% drop); None when the
     previous rate was 0."""
     change_interval: Interval | None
-    """Delta-method interval of ``relative_change``, at ``confidence``."""
+    """Interval of ``relative_change`` on the log scale (Katz), at ``confidence``."""
     p_value: float
     """Two-sided pooled z-test p-value, unadjusted."""
     adjusted_p_value: float
@@ -659,7 +678,13 @@ class ChangeFinding:
     confidence: float = 0.95
     """Confidence level of ``change_interval``."""
     alert: bool = False
-    """True when the change is large enough to tell people about."""
+    """True when the change is large enough to tell people about: its
+    ``alert_p_value`` is at most the analysis' ``alpha``."""
+    alert_p_value: float | None = None
+    """Holm-adjusted p-value, across the buttons that may alert, that the change
+    is larger than the alert size (``TrendConfig.min_relative_change``); None
+    when the finding may not alert (placeholder names, flagged data, no relative
+    size) or was recorded before this field existed."""
 
     @property
     def label(self) -> str:

@@ -227,8 +227,8 @@ async def backfill_daily_schedule(
         The days whose runs were requested.
 
     Raises:
-        ValueError: ``last_day`` is before ``first_day``, or the schedule has
-            no daily time of day.
+        ValueError: ``last_day`` is before ``first_day`` or not over yet in
+            the schedule's time zone, or the schedule has no daily time of day.
     """
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}")
@@ -237,6 +237,14 @@ async def backfill_daily_schedule(
     spec = description.schedule.spec
     hour, minute = _time_of_day(spec.calendars)
     zone = zoneinfo.ZoneInfo(spec.time_zone_name or "UTC")
+    today = datetime.datetime.now(zone).date()
+    if last_day >= today:
+        raise ValueError(
+            f"last_day {last_day} is not over yet in {zone.key} (today is "
+            f"{today}); backfill complete days, up to "
+            f"{today - datetime.timedelta(days=1)}, and let the schedule run "
+            "the rest"
+        )
     # A run at day D analyses the days before D.
     start = datetime.datetime.combine(
         first_day + datetime.timedelta(days=1), datetime.time(hour, minute), zone

@@ -49,6 +49,8 @@ __all__ = [
     "compare_means",
     "compare_proportions",
     "probability_best",
+    "ratio_beyond_p_value",
+    "ratio_change_interval",
     "reject_hypotheses",
     "srm_test",
     "wilson_interval",
@@ -433,6 +435,116 @@ def wilson_interval(
     upper = 1.0 if successes == trials else min(1.0, center + half_width)
     # Rounding must never push the estimate outside its own interval.
     return Interval(min(lower, rate), max(upper, rate))
+
+
+# --- relative change on the log scale -------------------------------------------
+
+
+def _log_ratio(
+    control: Sequence[int], treatment: Sequence[int]
+) -> tuple[float, float, float, bool] | None:
+    """``(log ratio, its standard error, ratio - 1, treatment had no success)``.
+
+    None when the ratio is not defined. With no treatment success, half a user
+    is added to each cell of the two-by-two table (Haldane-Anscombe).
+    """
+    control_successes, control_trials = _check_counts(control, "control")
+    treatment_successes, treatment_trials = _check_counts(treatment, "treatment")
+    if control_trials == 0 or treatment_trials == 0 or control_successes == 0:
+        return None
+    a, n_a = float(control_successes), float(control_trials)
+    b, n_b = float(treatment_successes), float(treatment_trials)
+    empty = treatment_successes == 0
+    if empty:
+        a, n_a, b, n_b = a + 0.5, n_a + 1.0, b + 0.5, n_b + 1.0
+    log_ratio = math.log(b / n_b) - math.log(a / n_a)
+    se = math.sqrt(max(0.0, 1.0 / b - 1.0 / n_b + 1.0 / a - 1.0 / n_a))
+    estimate = (treatment_successes / treatment_trials) / (
+        control_successes / control_trials
+    ) - 1.0
+    return log_ratio, se, estimate, empty
+
+
+def ratio_change_interval(
+    control: Sequence[int], treatment: Sequence[int], confidence: float = 0.95
+) -> Interval | None:
+    """Interval of the relative change ``p_treatment / p_control - 1``, log scale.
+
+    The Katz interval: a normal interval for the log of the rate ratio, mapped
+    back. Unlike a straight interval on the ratio, it is not symmetric around
+    the estimate, never reaches below -100%, and keeps its coverage on each
+    side, for drops too. When the treatment has no successes, half a user is
+    added to each cell of the two-by-two table for the upper bound (the
+    Haldane-Anscombe correction), and the lower bound is -100%.
+
+    Args:
+        control: ``(successes, trials)`` of the reference, e.g. the previous period.
+        treatment: ``(successes, trials)`` compared with it.
+        confidence: Confidence level, strictly between 0 and 1.
+
+    Returns:
+        The interval, with a lower bound of at least -1.0; None when either arm
+        has no trials or the control has no successes (no relative size).
+
+    Raises:
+        TypeError: If a count is not a whole number.
+        ValueError: If a count is negative, successes exceed trials, or the
+            confidence is not strictly between 0 and 1.
+    """
+    _check_confidence(confidence)
+    ratio = _log_ratio(control, treatment)
+    if ratio is None:
+        return None
+    log_ratio, se, estimate, empty = ratio
+    z = _z_critical(confidence)
+    lower = -1.0 if empty else math.expm1(log_ratio - z * se)
+    upper = math.expm1(log_ratio + z * se)
+    # Rounding must never push the estimate outside its own interval.
+    return Interval(max(-1.0, min(lower, estimate)), max(upper, estimate))
+
+
+def ratio_beyond_p_value(
+    control: Sequence[int], treatment: Sequence[int], margin: float
+) -> float | None:
+    """One-sided p-value that the relative change goes beyond ``margin``.
+
+    Tests, on the log scale of :func:`ratio_change_interval`, the null
+    hypothesis that the change is at most ``margin`` in size in the direction
+    it was observed: for a drop, ``p_t / p_c - 1 >= -margin``; for a rise or no
+    change, ``p_t / p_c - 1 <= margin``. A small p-value says the change is
+    larger than ``margin`` with confidence. With ``margin`` 0 it is half the
+    two-sided p-value of a zero change.
+
+    Args:
+        control: ``(successes, trials)`` of the reference.
+        treatment: ``(successes, trials)`` compared with it.
+        margin: The size to exceed, e.g. 0.1 for 10%; at least 0 and finite.
+            A drop can never exceed a margin of 1 (100%); its p-value is 1.
+
+    Returns:
+        The p-value, or None when the relative change is not defined.
+
+    Raises:
+        TypeError: If a count is not a whole number.
+        ValueError: If a count is invalid, or ``margin`` is negative or not finite.
+    """
+    if not (math.isfinite(margin) and margin >= 0.0):
+        raise ValueError(
+            f"margin must be a finite, non-negative relative change, got {margin!r}"
+        )
+    ratio = _log_ratio(control, treatment)
+    if ratio is None:
+        return None
+    log_ratio, se, estimate, _ = ratio
+    if estimate < 0.0:
+        if margin >= 1.0:
+            return 1.0
+        distance = math.log1p(-margin) - log_ratio
+    else:
+        distance = log_ratio - math.log1p(margin)
+    if se == 0.0:
+        return 0.0 if distance > 0.0 else 1.0
+    return 0.5 * math.erfc(distance / se / _SQRT2)
 
 
 # --- log-gamma helpers ------------------------------------------------------

@@ -18,12 +18,15 @@ Period over period
     as the control. The comparisons that pass the data gates form one family,
     adjusted with Holm's procedure, so ``TrendConfig.alpha`` bounds the chance
     that an analysis reports any change at all when nothing changed. A
-    significant comparison is a :class:`ChangeFinding`. It is an alert when the
-    whole confidence interval of its relative change lies beyond
-    ``TrendConfig.min_relative_change``: the rate moved, with that confidence,
-    by at least that much. Alerts are a subset of the findings, so ``alpha``
-    bounds them too; and a series whose true change is smaller than the alert
-    size alerts with a chance of at most ``(1 - confidence) / 2``.
+    significant comparison is a :class:`ChangeFinding`, with the interval of
+    its relative change on the log scale.
+
+    A finding alerts when the change is also, with confidence, larger than
+    ``TrendConfig.min_relative_change``: the one-sided p-values of "the change
+    is at most that size" (:func:`~ga4_button_workflows.stats.ratio_beyond_p_value`)
+    form a second Holm family at ``alpha``. So ``alpha`` bounds the chance that
+    an analysis alerts on any button whose true change is smaller than the
+    alert size, nothing changed or not.
 
 Alerts
     :func:`alerts_to_send` picks the findings to tell people about, once each:
@@ -38,6 +41,7 @@ or from the previous stored analysis (see :func:`baseline_for`).
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
@@ -59,10 +63,11 @@ from ga4_button_workflows.models import (
 from ga4_button_workflows.stats import (
     DEFAULT_MIN_SUCCESSES,
     DEFAULT_MIN_TRIALS,
-    Interval,
     PValueAdjustment,
     adjust_p_values,
     compare_proportions,
+    ratio_beyond_p_value,
+    ratio_change_interval,
     reject_hypotheses,
     wilson_interval,
 )
@@ -97,14 +102,17 @@ class TrendConfig:
 
     alpha: float = attrs.field(default=0.05, validator=_checks.open_unit)
     """False-alarm rate per analysis: the family-wise error rate (Holm) of all
-    the period-over-period comparisons of one analysis."""
+    the period-over-period comparisons of one analysis, for findings (a change
+    where there was none) and for alerts (a change larger than
+    ``min_relative_change`` where it was smaller)."""
     min_relative_change: float = attrs.field(
         default=0.10, validator=_checks.non_negative_finite
     )
-    """Smallest relative change, in either direction, that alerts (0.10 = 10%).
-    A finding alerts only when its whole confidence interval lies beyond it, so
-    an alert says the rate moved by at least this much with ``confidence``;
-    other findings are reported without an alert."""
+    """Relative change, in either direction, that a finding must exceed with
+    confidence to alert (0.10 = 10%): the test that it does is corrected for
+    every button that may alert, at ``alpha``. Smaller or less certain
+    significant changes are findings without an alert. At 1 or more, only
+    rises can alert."""
     min_trials: int = attrs.field(default=DEFAULT_MIN_TRIALS, validator=_checks.count)
     """Exposed users each period needs before a change may be found."""
     min_successes: int = attrs.field(
@@ -119,7 +127,7 @@ class TrendConfig:
     max_days: int = attrs.field(default=31, validator=_checks.positive)
     """Most recent days kept per series in a trend; with ``max_series`` it bounds
     the document (about 210 bytes a point). The store keeps every day."""
-    include_partial_day: bool = False
+    include_partial_day: bool = attrs.field(default=False, validator=_checks.flag)
     """Keep the property's current day, which is still collecting data."""
     worsen_margin: float = attrs.field(
         default=0.05, validator=_checks.non_negative_finite
@@ -333,11 +341,10 @@ def period_over_period(
     previous period as the control. The p-values of the comparisons whose status
     allows a decision form one Holm family at ``config.alpha``; a comparison is a
     finding when its adjusted p-value is at most ``config.alpha`` and the rate
-    moved. A finding alerts when the confidence interval of its relative change
-    lies entirely beyond ``config.min_relative_change`` in its direction (below
-    ``-min_relative_change`` for a drop, above it for a rise), unless its button
-    or variant is a placeholder, the previous rate was 0 (no relative size), or
-    ``flagged``.
+    moved. A finding alerts when its ``alert_p_value``, the Holm-adjusted
+    p-value that the change is larger than ``config.min_relative_change``, is
+    at most ``config.alpha``; never when its button or variant is a
+    placeholder, the previous rate was 0 (no relative size), or ``flagged``.
 
     Args:
         current: Counts over ``current_period``.
@@ -379,9 +386,24 @@ def period_over_period(
         PValueAdjustment.HOLM,
     )
     rejected = reject_hypotheses(adjusted, config.alpha)
+    # The alert family: is each change larger than the alert size? Only series
+    # that may alert at all take part; their names and the flag, not the data,
+    # decide that.
+    alert_p = adjust_p_values(
+        [
+            ratio_beyond_p_value(_arm(old), _arm(new), config.min_relative_change)
+            if result.decision_allowed
+            and not flagged
+            and not is_placeholder(new.button)
+            and not is_placeholder(new.variant)
+            else None
+            for old, new, result in pending
+        ],
+        PValueAdjustment.HOLM,
+    )
     findings = []
-    for (old, new, result), adjusted_p, reject in zip(
-        pending, adjusted, rejected, strict=True
+    for (old, new, result), adjusted_p, reject, size_p in zip(
+        pending, adjusted, rejected, alert_p, strict=True
     ):
         if not reject or adjusted_p is None or result.p_value is None:
             continue
@@ -391,8 +413,6 @@ def period_over_period(
             or result.treatment_rate is None
         ):
             continue
-        relative = result.relative_lift
-        placeholder = is_placeholder(new.button) or is_placeholder(new.variant)
         findings.append(
             ChangeFinding(
                 button=new.button,
@@ -407,36 +427,20 @@ def period_over_period(
                 previous_rate=result.control_rate,
                 current_rate=result.treatment_rate,
                 difference=result.difference,
-                relative_change=relative,
-                change_interval=result.lift_interval,
+                relative_change=result.relative_lift,
+                change_interval=ratio_change_interval(
+                    _arm(old), _arm(new), config.confidence
+                ),
                 p_value=result.p_value,
                 adjusted_p_value=adjusted_p,
+                alert_p_value=size_p,
                 previous_exposed_users=old.exposed_users or 0,
                 current_exposed_users=new.exposed_users or 0,
                 confidence=config.confidence,
-                alert=(
-                    _confidently_beyond(
-                        result.lift_interval,
-                        result.difference,
-                        config.min_relative_change,
-                    )
-                    and not placeholder
-                    and not flagged
-                ),
+                alert=size_p is not None and size_p <= config.alpha,
             )
         )
     return tuple(findings)
-
-
-def _confidently_beyond(
-    interval: Interval | None, difference: float, size: float
-) -> bool:
-    """Whether the relative change's interval lies beyond ``size`` in its direction."""
-    if interval is None:
-        return False
-    if difference < 0:
-        return interval.upper <= -size
-    return interval.lower >= size
 
 
 def _check_periods(current: Period, previous: Period) -> None:
@@ -520,7 +524,12 @@ def alerts_to_send(
             continue
         seen.add(key)
         last = already_sent.get(key)
-        if last is None or _worsened(relative, last, config.worsen_margin):
+        # A record that is not a finite number (a damaged store) never silences.
+        if (
+            last is None
+            or not math.isfinite(last)
+            or _worsened(relative, last, config.worsen_margin)
+        ):
             due.append((key, finding))
     return due
 
@@ -545,7 +554,7 @@ def render_alert_text(
     Example::
 
         📉 Click-through rate drop: cta on colors (property 123456789)
-        6.0% -> 4.2% (-30%, 95% CI -40% to -20%; adjusted p < 0.001)
+        6.0% -> 4.2% (-30%, 95% CI -39% to -19%; adjusted p < 0.001)
         2024-05-22..2024-05-28 (7,000 users exposed) against
         2024-05-15..2024-05-21 (7,000 users exposed)
         Analysis button-analysis-123456789-2024-05-29
@@ -567,7 +576,7 @@ def render_alert_text(
 def describe_change(finding: ChangeFinding) -> str:
     """Return the finding in one line, for summaries and recommendations.
 
-    For example ``"cta on colors: CTR 6.0% -> 4.2% (-30%, 95% CI -40% to -20%;
+    For example ``"cta on colors: CTR 6.0% -> 4.2% (-30%, 95% CI -39% to -19%;
     adjusted p < 0.001)"``.
     """
     return (

@@ -54,8 +54,7 @@ __all__ = [
 logger = logging.getLogger("ga4_button_workflows.contrib.flask")
 
 MAX_DAYS_BACK = GA4_HISTORY_LIMIT_DAYS
-"""The longest period the API accepts, in days: GA4's history limit, as on the
-command line."""
+"""The longest period the API accepts, in days, as on the command line."""
 
 _MAX_BODY_BYTES = 4096
 _BODY_KEYS = frozenset({"days_back", "property_id"})
