@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import random
+import subprocess
+import sys
 import zoneinfo
 
 import pytest
@@ -137,6 +139,34 @@ async def test_backfill_of_three_days_analyses_exactly_those_days(
         datetime.date(2026, 3, 9),
     ]
     assert len(store.analyses) == 3
+    # The command line lists the runs in the schedule's time zone, with status.
+    described = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "ga4_button_workflows.cli",
+            "schedule",
+            "describe",
+            "--address",
+            client.service_client.config.target_host,
+            "--property-id",
+            property_id,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert described.returncode == 0, described.stderr
+    recent = [
+        line for line in described.stdout.splitlines() if line.startswith("Recent:")
+    ]
+    assert sorted(line.split()[1:4] for line in recent) == [
+        ["2026-03-08", "06:00", "completed"],
+        ["2026-03-09", "06:00", "completed"],
+        ["2026-03-10", "06:00", "completed"],
+    ]
     await delete_daily_schedule(client, property_id)
 
 

@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import uuid
+import zoneinfo
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -22,7 +23,12 @@ from typing import Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
@@ -1114,8 +1120,26 @@ async def _schedule_describe(
     click.echo(f"Schedule:  {description.id}")
     click.echo(f"Runs at:   {when} {spec.time_zone_name or 'UTC'}")
     click.echo(f"Paused:    {'yes' if description.schedule.state.paused else 'no'}")
+    zone = zoneinfo.ZoneInfo(spec.time_zone_name or "UTC")
     for action in description.info.recent_actions[-5:]:
-        click.echo(f"Recent:    {action.scheduled_at.isoformat()}")
+        started = action.action
+        local = action.scheduled_at.astimezone(zone)
+        line = f"Recent:    {local:%Y-%m-%d %H:%M}"
+        if isinstance(started, ScheduleActionExecutionStartWorkflow):
+            status = await _run_status(client, started)
+            line += f"  {status:<10} {started.workflow_id}"
+        click.echo(line)
+
+
+async def _run_status(client: Client, run: ScheduleActionExecutionStartWorkflow) -> str:
+    """A started run's status in lower case, or "unknown" once it is gone."""
+    try:
+        description = await client.get_workflow_handle(
+            run.workflow_id, run_id=run.first_execution_run_id
+        ).describe()
+    except RPCError:
+        return "unknown"
+    return description.status.name.lower() if description.status else "unknown"
 
 
 @click.option("--last-day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
