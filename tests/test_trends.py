@@ -739,6 +739,20 @@ class TestPeriodOverPeriod:
         assert len(findings) == 4
         assert not any(f.alert for f in findings)
 
+    def test_more_clicking_than_exposed_users_gives_a_finding_without_alert(
+        self,
+    ) -> None:
+        (rise,) = period_over_period(
+            [counts("cta", "colors", 8000, 7000)],
+            [counts("cta", "colors", 420, 7000)],
+            current_period=CURRENT,
+            previous_period=PREVIOUS,
+        )
+
+        assert rise.current_rate == 1.0
+        assert rise.alert_p_value is None
+        assert not rise.alert
+
     def test_flagged_data_gives_findings_without_alerts(self) -> None:
         (drop,) = period_over_period(
             [counts("cta", "colors", 300, 7000)],

@@ -344,7 +344,9 @@ def period_over_period(
     moved. A finding alerts when its ``alert_p_value``, the Holm-adjusted
     p-value that the change is larger than ``config.min_relative_change``, is
     at most ``config.alpha``; never when its button or variant is a
-    placeholder, the previous rate was 0 (no relative size), or ``flagged``.
+    placeholder, the previous rate was 0 (no relative size), either period
+    counts more clicking users than exposed ones (the rate is capped at 100%
+    for the finding), or ``flagged``.
 
     Args:
         current: Counts over ``current_period``.
@@ -387,15 +389,15 @@ def period_over_period(
     )
     rejected = reject_hypotheses(adjusted, config.alpha)
     # The alert family: is each change larger than the alert size? Only series
-    # that may alert at all take part; their names and the flag, not the data,
-    # decide that.
+    # that may alert at all take part; their names, the flag and whether their
+    # counts hold together decide that, not the size of their change.
     alert_p = adjust_p_values(
         [
             ratio_beyond_p_value(_arm(old), _arm(new), config.min_relative_change)
             if result.decision_allowed
             and not flagged
-            and not is_placeholder(new.button)
-            and not is_placeholder(new.variant)
+            and _may_alert(old)
+            and _may_alert(new)
             else None
             for old, new, result in pending
         ],
@@ -441,6 +443,15 @@ def period_over_period(
             )
         )
     return tuple(findings)
+
+
+def _may_alert(counts: ButtonCounts) -> bool:
+    """Real names, and no more clicking users than exposed ones."""
+    return (
+        not is_placeholder(counts.button)
+        and not is_placeholder(counts.variant)
+        and counts.clicking_users <= (counts.exposed_users or 0)
+    )
 
 
 def _check_periods(current: Period, previous: Period) -> None:
