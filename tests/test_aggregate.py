@@ -8,8 +8,15 @@ from ga4_button_workflows.aggregate import (
     MAX_NAME_CHARS,
     ReportBuilder,
     normalise_dimension_value,
+    normalise_report_names,
 )
-from ga4_button_workflows.models import Period
+from ga4_button_workflows.models import (
+    ButtonCounts,
+    ButtonReport,
+    DailyCounts,
+    Period,
+    VariantExposure,
+)
 from ga4_button_workflows.schemas import ORIGINAL_LANDING_PAGE
 
 PERIOD = Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 7))
@@ -57,3 +64,51 @@ def test_unknown_event_names_are_listed_cleaned_and_bounded() -> None:
     assert "\u202e" not in note
     assert note.endswith("and others")
     assert note.count("odd event") <= 10
+
+
+def test_a_report_from_a_hosts_own_source_gets_normal_names_kept_apart() -> None:
+    raw = ButtonReport(
+        property_id="1",
+        period=PERIOD,
+        schema_name="custom",
+        control_variant="orig\x00inal",
+        counts=(
+            ButtonCounts(button="cta\n", variant="orig\x00inal", exposed_users=10),
+            ButtonCounts(button="cta\t", variant="orig\x00inal", exposed_users=10),
+            ButtonCounts(button="cta", variant="\u202ecolors", exposed_users=10),
+        ),
+        exposures=(VariantExposure(variant="\u202ecolors", users=10, events=10),),
+        daily=(
+            DailyCounts(
+                date=PERIOD.start,
+                button="cta\n",
+                variant="orig\x00inal",
+                exposed_users=5,
+                exposure_events=5,
+                clicking_users=1,
+                click_events=1,
+            ),
+        ),
+    )
+
+    report = normalise_report_names(raw)
+
+    buttons = [row.button for row in report.counts]
+    assert buttons[2] == "cta"
+    # "cta\n" and "cta\t" both clean to "cta": they stay two other buttons.
+    assert len(set(buttons)) == 3
+    assert all(name.startswith("cta#") for name in buttons[:2])
+    assert report.control_variant == "orig inal"
+    assert report.counts[0].variant == "orig inal"
+    assert report.exposures[0].variant == "colors"
+    assert report.daily[0].button == buttons[0]
+
+
+def test_a_report_with_normal_names_is_returned_as_it_is() -> None:
+    builder = ReportBuilder(ORIGINAL_LANDING_PAGE, property_id="1", period=PERIOD)
+    builder.add_row(
+        event_name="page_view", button=None, variant="original", event_count=5, users=5
+    )
+    report = builder.build()
+
+    assert normalise_report_names(report) is report

@@ -7,9 +7,11 @@ import io
 import re
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ga4_button_workflows._text import signed_percent
 from ga4_button_workflows.insights import generate_insights
 from ga4_button_workflows.metrics import compute_metrics
 from ga4_button_workflows.models import (
@@ -197,3 +199,13 @@ class TestProperties:
 
         assert "none" in render_text(bare)
         assert "## Button insights\n" in render_markdown(bare)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(-0.0996, "-10%"), (-0.0994, "-9.9%"), (0.0999, "+10%"), (0.45, "+45%")],
+)
+def test_a_relative_change_keeps_its_digits_across_the_rounding_edge(
+    value: float, text: str
+) -> None:
+    assert signed_percent(value) == text

@@ -5,7 +5,7 @@ import json
 import math
 import random
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -1073,3 +1073,29 @@ class TestRatioChange:
         larger = stats.ratio_beyond_p_value(control, treatment, margin + 0.1)
         assert larger is not None
         assert larger >= p
+
+
+class TestInputKinds:
+    @pytest.mark.parametrize(
+        ("call", "error", "message"),
+        [
+            (lambda: stats.wilson_interval(True, 10), TypeError, "whole number"),
+            (lambda: stats.wilson_interval(1, 2**63), ValueError, "64-bit"),
+            (lambda: stats.wilson_interval(1, 10, "0.95"), TypeError, "confidence"),  # type: ignore[arg-type]
+            (
+                lambda: stats.ratio_beyond_p_value((5, 10), (4, 10), "0.1"),  # type: ignore[arg-type]
+                TypeError,
+                "margin must be a number",
+            ),
+            (
+                lambda: stats.ratio_beyond_p_value((5, 10), (4, 10), 10**400),
+                ValueError,
+                "margin must be a finite",
+            ),
+        ],
+    )
+    def test_a_value_of_the_wrong_kind_or_size_is_named(
+        self, call: Callable[[], object], error: type[Exception], message: str
+    ) -> None:
+        with pytest.raises(error, match=message):
+            call()

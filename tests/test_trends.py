@@ -871,11 +871,14 @@ class TestAlerts:
         assert alerts_to_send([finding(relative_change=-0.20)], sent) == []
         assert len(alerts_to_send([finding(relative_change=-0.35)], sent)) == 1
 
-    @pytest.mark.parametrize("recorded", [math.nan, math.inf, -math.inf])
-    def test_a_damaged_record_never_silences_an_alert(self, recorded: float) -> None:
+    @pytest.mark.parametrize(
+        "recorded", [math.nan, math.inf, -math.inf, None, True, "-0.3", 10**400]
+    )
+    def test_a_damaged_record_never_silences_an_alert(self, recorded: object) -> None:
         sent = {"cta|colors|drop": recorded}
 
-        assert len(alerts_to_send([finding(relative_change=-0.30)], sent)) == 1
+        due = alerts_to_send([finding(relative_change=-0.30)], sent)  # type: ignore[dict-item]
+        assert len(due) == 1
 
     def test_a_zero_margin_resends_any_growth_but_never_the_same_change(self) -> None:
         config = TrendConfig(worsen_margin=0.0)
@@ -1114,3 +1117,28 @@ class TestConfig:
     ) -> None:
         with pytest.raises(TypeError, match=f"^{field} must be "):
             TrendConfig(**{field: value})  # type: ignore[arg-type]
+
+
+class TestArguments:
+    def test_a_reversed_period_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="before its start"):
+            Period(day(5), day(1))
+
+    @pytest.mark.parametrize(
+        ("arguments", "message"),
+        [
+            ({"config": {"alpha": 0.01}}, "config must be a TrendConfig"),
+            ({"flagged": "yes"}, "flagged must be True or False"),
+        ],
+    )
+    def test_arguments_of_the_wrong_kind_are_named(
+        self, arguments: dict[str, object], message: str
+    ) -> None:
+        with pytest.raises(TypeError, match=message):
+            period_over_period(
+                [],
+                [],
+                current_period=CURRENT,
+                previous_period=PREVIOUS,
+                **arguments,  # type: ignore[arg-type]
+            )

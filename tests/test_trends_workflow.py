@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
+import attrs
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -117,3 +118,36 @@ async def test_planted_drop_is_found_and_alerted_once(
     assert again.insights.changes[0].alert
     assert again.alerted.status is BranchStatus.ALREADY_DONE
     assert [alert.finding.label for alert in notifier.alerts] == ["cta on colors"]
+
+
+async def test_a_custom_source_with_raw_names_alerts_with_clean_names(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A host's source that skips the normalising gets clean names in alerts."""
+    hostile = "cta\n📈 FAKE LINE: all good \x1b[31m\u202e"
+
+    async def fetch(request: FetchRequest, context: FetchContext) -> ButtonReport:
+        report = _report(request)
+        return attrs.evolve(
+            report,
+            counts=tuple(
+                attrs.evolve(row, button=hostile) if row.button == "cta" else row
+                for row in report.counts
+            ),
+        )
+
+    notifier = RecordingNotifier()
+    plugin = ButtonAnalyticsPlugin(
+        source=CallbackDataSource(fetch), store=MemoryInsightStore(), notifier=notifier
+    )
+
+    await _analyse(
+        dev_env.client, task_queue, plugin, DROP_FROM - datetime.timedelta(7)
+    )
+    after = await _analyse(dev_env.client, task_queue, plugin, DROP_FROM)
+
+    (alert,) = notifier.alerts
+    assert alert.finding.button == "cta 📈 FAKE LINE: all good [31m"
+    assert {m.button for m in after.insights.buttons} >= {alert.finding.button}
+    for forbidden in ("\x1b", "\u202e", "\n📈"):
+        assert forbidden not in alert.text

@@ -30,7 +30,8 @@ def signed_percent(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return MISSING
     scaled = value * 100.0
-    return f"{scaled:+.1f}%" if abs(scaled) < 10.0 else f"{scaled:+.0f}%"
+    # Decide the digits on the rounded value: -9.96 reads -10%, not -10.0%.
+    return f"{scaled:+.1f}%" if round(abs(scaled), 1) < 10.0 else f"{scaled:+.0f}%"
 
 
 def p_value(value: float | None) -> str:

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from ga4_button_workflows import names
 from ga4_button_workflows._delivery import combined_failure
+from ga4_button_workflows.aggregate import normalise_report_names
 from ga4_button_workflows.alerts import deliver_alerts
 from ga4_button_workflows.insights import generate_insights
 from ga4_button_workflows.metrics import compute_metrics
@@ -121,7 +122,8 @@ class ButtonAnalyticsActivities:
                 "Resuming the GA4 fetch from attempt %d's checkpoint",
                 info.attempt - 1,
             )
-        report = await source.fetch_report(request, context)
+        # A host's own source may hand over raw names; every output needs clean ones.
+        report = normalise_report_names(await source.fetch_report(request, context))
         try:
             report = await self._with_history(report, request)
         except Exception as error:

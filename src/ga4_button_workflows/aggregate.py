@@ -35,6 +35,7 @@ __all__ = [
     "ReportBuilder",
     "ReportCheckpoint",
     "normalise_dimension_value",
+    "normalise_report_names",
 ]
 
 DEFAULT_MAX_BUTTONS = 25
@@ -84,6 +85,52 @@ def normalise_dimension_value(value: str | None) -> str:
         digest = hashlib.blake2b(cleaned.encode(), digest_size=4).hexdigest()
         cleaned = f"{cleaned[: MAX_NAME_CHARS - 10]}…#{digest}"
     return cleaned or NOT_SET
+
+
+def normalise_report_names(report: ButtonReport) -> ButtonReport:
+    """Return ``report`` with every button and variant name normalised.
+
+    The GA4 sources name buttons with :func:`normalise_dimension_value`
+    already; a host's own source may not, and its names reach every output
+    (alerts, summaries, the dashboard). Two different names that normalise
+    alike stay apart: the later ones get ``#`` and a digest of the raw name.
+    Returns ``report`` itself when every name is already normal.
+    """
+    raw_names = sorted(
+        {report.control_variant}
+        | {name for row in report.counts for name in (row.button, row.variant)}
+        | {name for row in report.previous_counts for name in (row.button, row.variant)}
+        | {name for row in report.daily for name in (row.button, row.variant)}
+        | {row.variant for row in report.exposures}
+    )
+    renamed = {name: normalise_dimension_value(name) for name in raw_names}
+    if all(raw == clean for raw, clean in renamed.items()):
+        return report
+    taken: set[str] = {clean for raw, clean in renamed.items() if raw == clean}
+    for raw in raw_names:
+        clean = renamed[raw]
+        if raw == clean:
+            continue
+        if clean in taken:
+            digest = hashlib.blake2b(raw.encode(), digest_size=4).hexdigest()
+            clean = f"{clean[: MAX_NAME_CHARS - 10]}#{digest}"
+        renamed[raw] = clean
+        taken.add(clean)
+
+    def rename(row: Any) -> Any:
+        changes = {"variant": renamed[row.variant]}
+        if hasattr(row, "button"):
+            changes["button"] = renamed[row.button]
+        return attrs.evolve(row, **changes)
+
+    return attrs.evolve(
+        report,
+        control_variant=renamed[report.control_variant],
+        counts=tuple(rename(row) for row in report.counts),
+        previous_counts=tuple(rename(row) for row in report.previous_counts),
+        daily=tuple(rename(row) for row in report.daily),
+        exposures=tuple(rename(row) for row in report.exposures),
+    )
 
 
 # Enum members looked up once: attribute access on an Enum class costs more than

@@ -311,7 +311,13 @@ class Period:
     start: datetime.date
     """First day analysed."""
     end: datetime.date
-    """Last day analysed, inclusive."""
+    """Last day analysed, inclusive; never before ``start``."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(
+                f"a period's end {self.end} is before its start {self.start}; swap them"
+            )
 
     @property
     def days(self) -> int:

@@ -56,6 +56,9 @@ __all__ = [
     "wilson_interval",
 ]
 
+_MAX_COUNT = 2**63 - 1
+"""GA4's counts are 64-bit integers; a larger count is a corrupt input."""
+
 DEFAULT_MIN_TRIALS = 100
 """Default minimum number of trials (exposed users) in each arm for a decision."""
 
@@ -337,6 +340,10 @@ class MeanComparison:
 
 
 def _as_count(value: int, what: str) -> int:
+    if isinstance(value, bool):
+        raise TypeError(
+            f"{what} must be a whole number of users or events, got {value!r}"
+        )
     try:
         count = operator.index(value)
     except TypeError:
@@ -345,6 +352,10 @@ def _as_count(value: int, what: str) -> int:
         ) from None
     if count < 0:
         raise ValueError(f"{what} must not be negative, got {count}; counts start at 0")
+    if count > _MAX_COUNT:
+        raise ValueError(
+            f"{what} is {count}, past the 64-bit counts GA4 reports; check the data"
+        )
     return count
 
 
@@ -367,6 +378,11 @@ def _check_counts(counts: Sequence[int], what: str) -> tuple[int, int]:
 
 
 def _check_confidence(confidence: float) -> None:
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+        raise TypeError(
+            f"confidence must be a number, got {confidence!r}; pass 0.95 for a "
+            "95% interval"
+        )
     if not 0.0 < confidence < 1.0:
         raise ValueError(
             f"confidence must be strictly between 0 and 1, got {confidence!r}; "
@@ -387,6 +403,13 @@ def _z_critical(confidence: float) -> float:
 def _two_sided_p(z: float) -> float:
     # erfc keeps full relative precision far in the tail, where 1 - cdf would be 0.
     return math.erfc(abs(z) / _SQRT2)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int past the float range
+        return False
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -528,7 +551,9 @@ def ratio_beyond_p_value(
         TypeError: If a count is not a whole number.
         ValueError: If a count is invalid, or ``margin`` is negative or not finite.
     """
-    if not (math.isfinite(margin) and margin >= 0.0):
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)):
+        raise TypeError(f"margin must be a number, got {margin!r}")
+    if not (_finite(margin) and margin >= 0.0):
         raise ValueError(
             f"margin must be a finite, non-negative relative change, got {margin!r}"
         )

@@ -364,7 +364,9 @@ def period_over_period(
         ValueError: The periods differ in length, or ``previous_period`` does
             not end before ``current_period`` starts.
     """
-    config = config or _DEFAULT_CONFIG
+    config = _checked_config(config)
+    if not isinstance(flagged, bool):
+        raise TypeError(f"flagged must be True or False, got {flagged!r}")
     _check_periods(current_period, previous_period)
     before = {(counts.button, counts.variant): counts for counts in previous}
     after = {(counts.button, counts.variant): counts for counts in current}
@@ -454,6 +456,17 @@ def _may_alert(counts: ButtonCounts) -> bool:
     )
 
 
+def _checked_config(config: object) -> TrendConfig:
+    if config is None:
+        return _DEFAULT_CONFIG
+    if not isinstance(config, TrendConfig):
+        raise TypeError(
+            f"config must be a TrendConfig, got {type(config).__name__} "
+            f"{config!r}; build one, e.g. TrendConfig(alpha=0.01)"
+        )
+    return config
+
+
 def _check_periods(current: Period, previous: Period) -> None:
     if previous.days != current.days:
         raise ValueError(
@@ -534,15 +547,25 @@ def alerts_to_send(
         if key in seen:
             continue
         seen.add(key)
-        last = already_sent.get(key)
-        # A record that is not a finite number (a damaged store) never silences.
-        if (
-            last is None
-            or not math.isfinite(last)
-            or _worsened(relative, last, config.worsen_margin)
-        ):
+        last = _recorded_change(already_sent.get(key))
+        if last is None or _worsened(relative, last, config.worsen_margin):
             due.append((key, finding))
     return due
+
+
+def _recorded_change(value: object) -> float | None:
+    """The recorded relative change, or None when there is no usable record.
+
+    A record that is not a finite number (a damaged or hand-edited store: NaN,
+    ``null``, ``true``, a string) never silences an alert.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _worsened(relative: float, last: float, margin: float) -> bool:

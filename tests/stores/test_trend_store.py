@@ -245,6 +245,24 @@ class TestJSONFile:
             "cta|colors|drop"
         ]
 
+    async def test_a_damaged_alert_record_is_left_out_so_it_never_silences(
+        self, tmp_path: Path, make_record: Callable[..., AnalysisRecord]
+    ) -> None:
+        path = tmp_path / "button_insights.json"
+        store = JSONFileInsightStore(path)
+        await store.save_analysis(make_record("analysis-1"))
+        await store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.3, "analysis-1")
+        content = json.loads(path.read_text(encoding="utf-8"))
+        (entry,) = content["alerts"]
+        damaged = ["oops", None, True, 10**400, "NaN"]
+        content["alerts"] = [
+            {**entry, "alert_key": f"key{i}", "relative_change": value}
+            for i, value in enumerate(damaged)
+        ] + [entry]
+        path.write_text(json.dumps(content), encoding="utf-8")
+
+        assert await store.sent_alerts(PROPERTY_ID) == {"cta|colors|drop": -0.3}
+
     async def test_a_file_from_before_trends_reads_as_having_no_history(
         self, tmp_path: Path
     ) -> None:

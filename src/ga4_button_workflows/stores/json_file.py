@@ -186,10 +186,13 @@ class JSONFileInsightStore:
     async def sent_alerts(self, property_id: str) -> dict[str, float]:
         """See :class:`~ga4_button_workflows.ports.TrendStore`."""
         content = await asyncio.to_thread(self._read_locked)
+        # A hand-edited record that is not a finite number is left out, so it
+        # never silences an alert.
         return {
-            entry["alert_key"]: float(entry["relative_change"])
+            entry["alert_key"]: float(change)
             for entry in content["alerts"]
             if entry.get("property_id") == property_id
+            and _finite_number(change := entry.get("relative_change"))
         }
 
     async def record_alert(
@@ -392,3 +395,12 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _finite_number(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int past the float range
+        return False
