@@ -119,6 +119,10 @@ async def test_trigger_with_explicit_dates_analyses_those_dates(
             "start_date must be a datetime.date, got datetime",
         ),
         ({"notify": "no"}, TypeError, "notify must be True or False, got 'no'"),
+        ({"wait": "yes"}, TypeError, "wait must be True or False, got 'yes'"),
+        ({"time_zone": None}, TypeError, "time zone must be an IANA name"),
+        ({"task_queue": ""}, TypeError, "task_queue must be a task queue name"),
+        ({"workflow_id": 5}, TypeError, "workflow_id must be a non-empty string"),
         (
             {
                 "start_date": datetime.date(2026, 2, 1),

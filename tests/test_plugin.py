@@ -61,6 +61,16 @@ def test_activity_worker_without_a_source_is_refused() -> None:
         ({"analysis_url": "https://dash.example/{id}"}, ValueError, "{analysis_id}"),
         ({"analysis_url": "https://dash.example/{0}"}, ValueError, "{analysis_id}"),
         ({"analysis_url": "https://dash.example/{"}, ValueError, "double"),
+        (
+            {"analysis_url": "https://dash.example/{analysis_id.__class__}"},
+            ValueError,
+            "no format or attribute",
+        ),
+        (
+            {"analysis_url": "javascript:alert(1)//{analysis_id}"},
+            ValueError,
+            "http:// or https://",
+        ),
         ({"analysis_url": 42}, TypeError, "must be a string"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import itertools
 import random
 import subprocess
 import sys
@@ -139,6 +140,20 @@ async def test_backfill_of_three_days_analyses_exactly_those_days(
         datetime.date(2026, 3, 9),
     ]
     assert len(store.analyses) == 3
+    # One run at a time: each starts after the one before has closed.
+    runs = sorted(
+        [
+            execution
+            async for execution in client.list_workflows(
+                f'TemporalScheduledById = "{daily_schedule_id(property_id)}"'
+            )
+        ],
+        key=lambda execution: execution.start_time,
+    )
+    assert len(runs) == 3
+    for earlier, later in itertools.pairwise(runs):
+        assert earlier.close_time is not None
+        assert later.start_time >= earlier.close_time
     # The command line lists the runs in the schedule's time zone, with status.
     described = await asyncio.to_thread(
         subprocess.run,
@@ -159,6 +174,10 @@ async def test_backfill_of_three_days_analyses_exactly_those_days(
         check=False,
     )
     assert described.returncode == 0, described.stderr
+    assert "Runs at:   06:00 America/New_York" in described.stdout
+    assert "Analyses:  the day before each run" in described.stdout
+    assert "Paused:    yes" in described.stdout
+    assert "Next run:" not in described.stdout  # paused: nothing is coming
     recent = [
         line for line in described.stdout.splitlines() if line.startswith("Recent:")
     ]

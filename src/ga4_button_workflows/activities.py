@@ -7,6 +7,8 @@ ButtonAnalyticsPlugin` builds the bound activity methods itself.
 from __future__ import annotations
 
 import datetime
+import string
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -285,7 +287,9 @@ class ButtonAnalyticsActivities:
                 status=BranchStatus.SKIPPED, detail="the store keeps no alert state"
             )
         url = (
-            self._analysis_url.format(analysis_id=request.analysis_id)
+            self._analysis_url.format(
+                analysis_id=urllib.parse.quote(request.analysis_id, safe="")
+            )
             if self._analysis_url
             else None
         )
@@ -371,13 +375,26 @@ def _checked_analysis_url(template: object) -> str | None:
         raise TypeError(
             f"analysis_url must be a string, got {type(template).__name__} {template!r}"
         )
+    example = "'https://analytics.example.com/analysis/{analysis_id}'"
     try:
-        template.format(analysis_id="button-analysis-1")
-    except (KeyError, IndexError, ValueError, AttributeError) as error:
+        fields = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(template)
+            if name is not None
+        ]
+    except ValueError as error:
         raise ValueError(
-            f"analysis_url {template!r} cannot be filled in ({error!r}): the "
-            "only placeholder it may hold is {analysis_id}, e.g. "
-            "'https://analytics.example.com/analysis/{analysis_id}'; double "
-            "other braces ({{ and }})"
+            f"analysis_url {template!r} is not a template ({error}); double "
+            f"braces that are not a placeholder ({{{{ and }}}}), e.g. {example}"
         ) from None
+    if any(field != ("analysis_id", "", None) for field in fields):
+        raise ValueError(
+            f"analysis_url {template!r} may hold only the placeholder "
+            f"{{analysis_id}}, with no format or attribute, e.g. {example}"
+        )
+    if urllib.parse.urlsplit(template).scheme not in ("http", "https"):
+        raise ValueError(
+            f"analysis_url {template!r} must be an http:// or https:// link, "
+            f"e.g. {example}"
+        )
     return template

@@ -26,6 +26,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
     WorkflowFailureError,
     WorkflowHandle,
 )
@@ -1117,10 +1118,20 @@ async def _schedule_describe(
         if calendar
         else "?"
     )
+    zone = zoneinfo.ZoneInfo(spec.time_zone_name or "UTC")
     click.echo(f"Schedule:  {description.id}")
     click.echo(f"Runs at:   {when} {spec.time_zone_name or 'UTC'}")
+    request = await _scheduled_request(client, description.schedule.action)
+    if request is not None:
+        days = "day" if request.days_back == 1 else f"{request.days_back} days"
+        click.echo(
+            f"Analyses:  the {days} before each run, task queue "
+            f"{getattr(description.schedule.action, 'task_queue', '?')}"
+        )
     click.echo(f"Paused:    {'yes' if description.schedule.state.paused else 'no'}")
-    zone = zoneinfo.ZoneInfo(spec.time_zone_name or "UTC")
+    upcoming = description.info.next_action_times[:1]
+    if upcoming and not description.schedule.state.paused:
+        click.echo(f"Next run:  {upcoming[0].astimezone(zone):%Y-%m-%d %H:%M}")
     for action in description.info.recent_actions[-5:]:
         started = action.action
         local = action.scheduled_at.astimezone(zone)
@@ -1129,6 +1140,20 @@ async def _schedule_describe(
             status = await _run_status(client, started)
             line += f"  {status:<10} {started.workflow_id}"
         click.echo(line)
+
+
+async def _scheduled_request(client: Client, action: object) -> AnalysisRequest | None:
+    """The request a schedule's runs start with, or None when it is not ours."""
+    if not isinstance(action, ScheduleActionStartWorkflow) or len(action.args) != 1:
+        return None
+    try:
+        (request,) = await client.data_converter.decode(
+            action.args,  # raw payloads once described
+            [AnalysisRequest],
+        )
+    except Exception:  # a schedule of another shape is shown without it
+        return None
+    return request if isinstance(request, AnalysisRequest) else None
 
 
 async def _run_status(client: Client, run: ScheduleActionExecutionStartWorkflow) -> str:
@@ -1158,7 +1183,8 @@ async def _schedule_backfill(
     days = await backfill_daily_schedule(
         client, property_id, first_day=first_day.date(), last_day=last_day.date()
     )
-    click.echo(f"Requested {len(days)} runs, {days[0]} to {days[-1]}.")
+    runs = "1 run" if len(days) == 1 else f"{len(days)} runs, one at a time"
+    click.echo(f"Requested {runs}: {days[0]} to {days[-1]}.")
 
 
 @schedule.command(

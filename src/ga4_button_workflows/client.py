@@ -106,8 +106,9 @@ async def trigger_button_analysis(
         ValueError: the property ID, period or time zone is invalid, or
             ``days_back`` is given with dates.
         TypeError: the property ID is not a string, ``days_back`` not a
-            whole number, a date not a ``datetime.date``, or ``notify`` not
-            a bool.
+            whole number, a date not a ``datetime.date``, ``notify`` or
+            ``wait`` not a bool, the time zone, task queue or workflow ID not
+            a non-empty string.
         temporalio.client.WorkflowFailureError: the analysis failed.
     """
     numeric_id = validate_property_id(property_id)
@@ -116,8 +117,20 @@ async def trigger_button_analysis(
             f"days_back={days_back!r} and start_date/end_date both choose the "
             "period; give days_back alone, or start_date with end_date"
         )
-    if not isinstance(notify, bool):
-        raise TypeError(f"notify must be True or False, got {notify!r}")
+    for name, flag in (("notify", notify), ("wait", wait)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if not isinstance(task_queue, str) or not task_queue:
+        raise TypeError(
+            f"task_queue must be a task queue name, got {task_queue!r}; the "
+            f"workers' default is {DEFAULT_TASK_QUEUE!r}"
+        )
+    if workflow_id is not None and (
+        not isinstance(workflow_id, str) or not workflow_id
+    ):
+        raise TypeError(
+            f"workflow_id must be a non-empty string or None, got {workflow_id!r}"
+        )
     today = local_date(datetime.datetime.now(datetime.timezone.utc), time_zone)
     request = AnalysisRequest(
         property_id=numeric_id,

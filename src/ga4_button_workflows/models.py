@@ -199,7 +199,13 @@ def local_date(moment: datetime.datetime, time_zone: str) -> datetime.date:
 
     Raises:
         ValueError: ``time_zone`` is not an IANA time zone name.
+        TypeError: ``time_zone`` is not a string.
     """
+    if not isinstance(time_zone, str):
+        raise TypeError(
+            f"the time zone must be an IANA name such as 'America/New_York', "
+            f"got {type(time_zone).__name__} {time_zone!r}"
+        )
     try:
         zone = zoneinfo.ZoneInfo(time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

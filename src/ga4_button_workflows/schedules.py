@@ -221,17 +221,25 @@ async def backfill_daily_schedule(
 
     With ``days_back=1`` each run analyses one of the days from ``first_day``
     to ``last_day``; each run's period comes from its scheduled time, so the
-    analysed days are exactly those.
+    analysed days are exactly those. The runs are buffered and start one after
+    another, never side by side.
 
     Returns:
         The days whose runs were requested.
 
     Raises:
         ValueError: ``last_day`` is before ``first_day`` or not over yet in
-            the schedule's time zone, or the schedule has no daily time of day.
+            the schedule's time zone, the range is longer than
+            :data:`~ga4_button_workflows.models.GA4_HISTORY_LIMIT_DAYS`, or the
+            schedule has no daily time of day.
     """
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}")
+    if (last_day - first_day).days + 1 > GA4_HISTORY_LIMIT_DAYS:
+        raise ValueError(
+            f"{first_day}..{last_day} is {(last_day - first_day).days + 1} days; "
+            f"backfill at most {GA4_HISTORY_LIMIT_DAYS} days at a time"
+        )
     handle = client.get_schedule_handle(daily_schedule_id(property_id))
     description = await handle.describe()
     spec = description.schedule.spec
@@ -256,7 +264,9 @@ async def backfill_daily_schedule(
         ScheduleBackfill(
             start_at=start - datetime.timedelta(seconds=1),
             end_at=end + datetime.timedelta(seconds=1),
-            overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+            # One run at a time: a long backfill must not open hundreds of
+            # concurrent GA4 requests against the property's quota.
+            overlap=ScheduleOverlapPolicy.BUFFER_ALL,
         )
     )
     days = (last_day - first_day).days + 1
