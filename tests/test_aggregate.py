@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
+
 from ga4_button_workflows.aggregate import (
     MAX_NAME_CHARS,
+    DailyBuilder,
     ReportBuilder,
     normalise_dimension_value,
     normalise_report_names,
@@ -112,3 +115,77 @@ def test_a_report_with_normal_names_is_returned_as_it_is() -> None:
     report = builder.build()
 
     assert normalise_report_names(report) is report
+
+
+class TestDailyBuilder:
+    DAY = datetime.date(2026, 11, 2)
+
+    def test_a_page_view_gives_every_button_of_its_variant_the_day(self) -> None:
+        builder = DailyBuilder(ORIGINAL_LANDING_PAGE)
+        builder.add_row(
+            day=self.DAY,
+            event_name="page_view",
+            button=None,
+            variant="colors",
+            event_count=120,
+            users=100,
+        )
+        builder.add_row(
+            day=self.DAY,
+            event_name="cta_click",
+            button="cta",
+            variant="colors",
+            event_count=14,
+            users=12,
+        )
+
+        rows, notes = builder.build([("cta", "colors"), ("navigation", "colors")])
+
+        assert notes == ()
+        assert rows == (
+            DailyCounts(
+                date=self.DAY,
+                button="cta",
+                variant="colors",
+                exposed_users=100,
+                exposure_events=120,
+                clicking_users=12,
+                click_events=14,
+            ),
+            DailyCounts(
+                date=self.DAY,
+                button="navigation",
+                variant="colors",
+                exposed_users=100,
+                exposure_events=120,
+            ),
+        )
+
+    def test_rows_of_other_events_are_ignored(self) -> None:
+        builder = DailyBuilder(ORIGINAL_LANDING_PAGE)
+        builder.add_row(
+            day=self.DAY,
+            event_name="scroll",
+            button=None,
+            variant="colors",
+            event_count=5,
+            users=5,
+        )
+
+        assert builder.build([("cta", "colors")]) == ((), ())
+
+    @pytest.mark.parametrize(("events", "users"), [(-1, 1), (1, -1), (2**63, 1)])
+    def test_impossible_counts_are_refused_with_the_event_named(
+        self, events: int, users: int
+    ) -> None:
+        builder = DailyBuilder(ORIGINAL_LANDING_PAGE)
+
+        with pytest.raises(ValueError, match="on event 'cta_click'"):
+            builder.add_row(
+                day=self.DAY,
+                event_name="cta_click",
+                button="cta",
+                variant="colors",
+                event_count=events,
+                users=users,
+            )

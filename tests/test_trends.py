@@ -15,6 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ga4_button_workflows.converter import data_converter, make_cattrs_converter
+from ga4_button_workflows.insights import (
+    generate_insights,
+    insights_document,
+    validate_insights_document,
+)
+from ga4_button_workflows.metrics import compute_metrics
 from ga4_button_workflows.models import (
     AnalysisRecord,
     ButtonCounts,
@@ -24,6 +30,7 @@ from ga4_button_workflows.models import (
     DailyCounts,
     Period,
 )
+from ga4_button_workflows.render import render_text
 from ga4_button_workflows.stats import Interval, ratio_beyond_p_value
 from ga4_button_workflows.trends import (
     Baseline,
@@ -1057,6 +1064,70 @@ class TestBaseline:
         assert baseline_for(report()) is None
         assert baseline_for(report(), stored(other_length)) is None
         assert baseline_for(report(), stored(PREVIOUS, property_id="999")) is None
+
+
+class TestShownInTheInsights:
+    """Whether a previous period was compared is said, found changes or not."""
+
+    def test_findings_are_listed_under_the_period_they_are_measured_from(
+        self,
+    ) -> None:
+        insights = attrs.evolve(
+            stored(CURRENT).insights,
+            changes=(finding(change_interval=Interval(-0.4, -0.2)),),
+            changes_since=PREVIOUS,
+        )
+
+        text = render_text(insights)
+
+        assert f"Changes since {PREVIOUS}:" in text
+        assert "  ALERT cta on colors: CTR 6.0% -> 4.2% (-30%" in text
+        assert "No significant" not in text
+
+    def test_a_comparison_that_found_nothing_says_so(self) -> None:
+        insights = attrs.evolve(stored(CURRENT).insights, changes_since=PREVIOUS)
+
+        text = render_text(insights)
+
+        assert (
+            f"No significant click-through change since {PREVIOUS}."
+            in text.splitlines()
+        )
+
+    def test_without_a_previous_period_nothing_is_claimed(self) -> None:
+        text = render_text(stored(CURRENT).insights)
+
+        assert "since" not in text
+
+    def test_the_document_carries_the_period_and_matches_its_schema(self) -> None:
+        insights = attrs.evolve(
+            generate_insights(
+                compute_metrics(report()),
+                generated_at=datetime.datetime(
+                    2024, 5, 29, tzinfo=datetime.timezone.utc
+                ),
+            ),
+            changes=(finding(change_interval=Interval(-0.4, -0.2)),),
+            changes_since=PREVIOUS,
+        )
+
+        document = insights_document(insights)
+
+        validate_insights_document(document)
+        assert document["changes_since"] == {
+            "start": PREVIOUS.start.isoformat(),
+            "end": PREVIOUS.end.isoformat(),
+        }
+        assert json.loads(json.dumps(document)) == document
+
+    def test_a_document_saved_before_the_field_existed_still_loads(self) -> None:
+        document = insights_document(stored(CURRENT).insights)
+        del document["changes_since"]
+
+        loaded = make_cattrs_converter().structure(document, ButtonInsights)
+
+        assert loaded.changes_since is None
+        assert loaded == stored(CURRENT).insights
 
 
 class TestSerialisation:

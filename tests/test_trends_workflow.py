@@ -18,6 +18,7 @@ from ga4_button_workflows import (
     ButtonAnalyticsWorkflow,
     ButtonReport,
     FetchRequest,
+    Period,
 )
 from ga4_button_workflows.aggregate import ReportBuilder
 from ga4_button_workflows.models import ChangeDirection
@@ -103,8 +104,12 @@ async def test_planted_drop_is_found_and_alerted_once(
     again = await _analyse(client, task_queue, plugin, DROP_FROM)
 
     assert before.insights.changes == ()  # no stored baseline before it
+    assert before.insights.changes_since is None  # ... and it does not claim one
     assert before.alerted.status is BranchStatus.SKIPPED
     (finding,) = after.insights.changes  # unchanged buttons are no finding
+    assert after.insights.changes_since == Period(
+        DROP_FROM - datetime.timedelta(7), DROP_FROM - datetime.timedelta(1)
+    )
     assert (finding.button, finding.variant) == ("cta", "colors")
     assert finding.direction is ChangeDirection.DROP
     assert finding.alert

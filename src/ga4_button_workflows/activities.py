@@ -186,7 +186,9 @@ class ButtonAnalyticsActivities:
         today = local_date(_utc_now(), report.time_zone or "UTC")
         trend = daily_series(report.daily, today=today, config=self._trend_config)
         changes: tuple[ChangeFinding, ...] = ()
+        changes_since = None
         if report.previous_period is not None and report.previous_counts:
+            changes_since = report.previous_period
             quality = report.quality
             changes = period_over_period(
                 report.counts,
@@ -196,7 +198,9 @@ class ButtonAnalyticsActivities:
                 config=self._trend_config,
                 flagged=quality.thresholded or quality.sampled or quality.other_row,
             )
-        return attrs.evolve(metrics, trend=trend, changes=changes)
+        return attrs.evolve(
+            metrics, trend=trend, changes=changes, changes_since=changes_since
+        )
 
     @activity.defn(name=names.GENERATE_BUTTON_INSIGHTS)
     async def generate_button_insights(self, metrics: MetricsReport) -> ButtonInsights:

@@ -8,6 +8,7 @@ of buttons, never the number of rows.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import math
@@ -21,6 +22,7 @@ from ga4_button_workflows.models import (
     PLACEHOLDER_VALUES,
     ButtonCounts,
     ButtonReport,
+    DailyCounts,
     DataQuality,
     EventRole,
     EventRule,
@@ -31,9 +33,12 @@ from ga4_button_workflows.models import (
 
 __all__ = [
     "DEFAULT_MAX_BUTTONS",
+    "MAX_DAILY_ENTRIES",
     "MAX_NAME_CHARS",
+    "DailyBuilder",
     "ReportBuilder",
     "ReportCheckpoint",
+    "largest_pairs",
     "normalise_dimension_value",
     "normalise_report_names",
 ]
@@ -476,3 +481,149 @@ def _check_count(name: str, value: int, event_name: str) -> None:
             f"{name} {value!r} on event {event_name!r} is beyond GA4's 64-bit "
             "counts, so the report is corrupt"
         )
+
+
+# --- daily counts, for trends ----------------------------------------------------
+
+
+MAX_DAILY_ENTRIES = 1_000
+"""Daily entries kept in a report: about 130 KB, well under Temporal's 256 KB."""
+
+
+class DailyBuilder:
+    """Folds one-day GA4 rows (a report with a ``date`` dimension) into day counts.
+
+    Only exposures and clicks are kept per day, the inputs of click-through
+    trends. Users are the day's own (GA4's ``totalUsers`` of that day's row)
+    and are never added across days.
+
+    Args:
+        schema: Which events mean what.
+    """
+
+    def __init__(self, schema: EventSchema) -> None:
+        self._schema = schema
+        # (day, button, variant) -> [exposed users, exposure events, clicking
+        # users, click events]; page-level exposures per (day, variant).
+        self._buttons: dict[tuple[datetime.date, str, str], list[int]] = {}
+        self._pages: dict[tuple[datetime.date, str], list[int]] = {}
+
+    def add_row(
+        self,
+        *,
+        day: datetime.date,
+        event_name: str,
+        button: str | None,
+        variant: str | None,
+        event_count: int,
+        users: int,
+    ) -> None:
+        """Fold one day's row of one event, as GA4 would report it.
+
+        Rows of events that are neither exposures nor clicks are ignored.
+
+        Args:
+            day: The row's ``date``.
+            event_name: The row's ``eventName``.
+            button: The button dimension's value, None when not requested.
+            variant: The variant dimension's value, None when not requested.
+            event_count: The row's event count.
+            users: The row's ``totalUsers`` for that day.
+
+        Raises:
+            ValueError: a count is negative or not a whole number.
+        """
+        if not 0 <= event_count <= _MAX_COUNT or not 0 <= users <= _MAX_COUNT:
+            _check_count("eventCount", event_count, event_name)
+            _check_count("totalUsers", users, event_name)
+        rule = self._schema.rule_for(event_name)
+        if rule is None or rule.role not in (EventRole.EXPOSURE, EventRole.CLICK):
+            return
+        variant_name = (
+            normalise_dimension_value(variant)
+            if variant is not None
+            else self._schema.default_variant
+        )
+        if rule.role is EventRole.EXPOSURE and rule.page_level:
+            entry = self._pages.setdefault((day, variant_name), [0, 0])
+            entry[0] += users
+            entry[1] += event_count
+            return
+        button_name = normalise_dimension_value(button)
+        if button_name == NOT_SET and rule.button is not None:
+            button_name = rule.button
+        counts = self._buttons.setdefault(
+            (day, button_name, variant_name), [0, 0, 0, 0]
+        )
+        first = 0 if rule.role is EventRole.EXPOSURE else 2
+        counts[first] += users
+        counts[first + 1] += event_count
+
+    def build(
+        self,
+        pairs: Iterable[tuple[str, str]],
+        *,
+        max_entries: int = MAX_DAILY_ENTRIES,
+    ) -> tuple[tuple[DailyCounts, ...], tuple[str, ...]]:
+        """Return the day counts of the given button x variant pairs, and caveats.
+
+        A page-level exposure (``page_view``) gives every button of its variant
+        a day, with zero clicks when the button had none; a button's own
+        exposure gives it days where it was seen.
+
+        Args:
+            pairs: The (button, variant) pairs to report, largest first (the
+                report's entries); past ``max_entries`` the smaller are left out.
+            max_entries: The most entries returned.
+        """
+        by_pair: dict[tuple[str, str], dict[datetime.date, list[int]]] = {}
+        for (day, button, variant), counts in self._buttons.items():
+            by_pair.setdefault((button, variant), {})[day] = counts
+        page_days: dict[str, dict[datetime.date, list[int]]] = {}
+        for (day, variant), exposure in self._pages.items():
+            page_days.setdefault(variant, {})[day] = exposure
+        has_exposure = self._schema.has_exposure
+
+        entries: list[DailyCounts] = []
+        notes: list[str] = []
+        left_out = 0
+        for button, variant in pairs:
+            own = by_pair.get((button, variant), {})
+            pages = page_days.get(variant, {})
+            days = sorted(own.keys() | pages.keys())
+            if len(entries) + len(days) > max_entries:
+                left_out += 1
+                continue
+            for day in days:
+                exposed_users, exposure_events, clicking_users, click_events = own.get(
+                    day, [0, 0, 0, 0]
+                )
+                if day in pages:
+                    exposed_users, exposure_events = pages[day]
+                entries.append(
+                    DailyCounts(
+                        date=day,
+                        button=button,
+                        variant=variant,
+                        exposed_users=exposed_users if has_exposure else None,
+                        exposure_events=exposure_events,
+                        clicking_users=clicking_users,
+                        click_events=click_events,
+                    )
+                )
+        if left_out:
+            notes.append(
+                f"daily trends left out {left_out} smaller button x variant "
+                f"series to stay within {max_entries:,} daily entries"
+            )
+        entries.sort(key=lambda entry: (entry.button, entry.variant, entry.date))
+        return tuple(entries), tuple(notes)
+
+
+def largest_pairs(counts: Iterable[ButtonCounts]) -> list[tuple[str, str]]:
+    """A report's (button, variant) pairs, most events first: the daily order."""
+    ranked = sorted(
+        counts,
+        key=lambda c: (-(c.click_events + c.exposure_events), c.button, c.variant),
+    )
+    return [(c.button, c.variant) for c in ranked]

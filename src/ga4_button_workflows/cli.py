@@ -299,7 +299,7 @@ def _build_source(
                 f"cannot be read with the schema {event_schema.name!r}. Drop "
                 "--schema, or analyse real data with it"
             )
-        return SampleDataSource()
+        return SampleDataSource(daily=True, previous_period=True)
     try:
         if report_files:
             from ga4_button_workflows.sources.report_file import ReportFileSource
@@ -616,7 +616,8 @@ def demo(
     """
     queue = task_queue or DEFAULT_TASK_QUEUE
     plugin = ButtonAnalyticsPlugin(
-        source=SampleDataSource(seed=seed), store=MemoryInsightStore()
+        source=SampleDataSource(seed=seed, daily=True, previous_period=True),
+        store=MemoryInsightStore(),
     )
 
     async def run(client: Client) -> tuple[AnalysisOutcome, str, str]:

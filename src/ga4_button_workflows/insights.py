@@ -960,6 +960,7 @@ def generate_insights(
         schema_name=metrics.schema_name,
         trend=metrics.trend,
         changes=metrics.changes,
+        changes_since=metrics.changes_since,
     )
 
 

@@ -737,6 +737,9 @@ class MetricsReport:
     day is a gap."""
     changes: tuple[ChangeFinding, ...] = ()
     """Significant changes since the equally long previous period."""
+    changes_since: Period | None = None
+    """The previous period the changes were looked for in; None when no
+    previous period was compared."""
 
 
 # --- Insights -------------------------------------------------------------------
@@ -804,6 +807,9 @@ class ButtonInsights:
     changes: tuple[ChangeFinding, ...] = ()
     """Significant click-through changes since the equally long previous
     period, Holm-corrected."""
+    changes_since: Period | None = None
+    """The previous period the changes were looked for in; None when no
+    previous period was compared (then an empty ``changes`` says nothing)."""
 
 
 # --- Saving, notifying and the outcome -----------------------------------------

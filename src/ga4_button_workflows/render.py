@@ -214,6 +214,11 @@ def _trend_lines(insights: ButtonInsights) -> list[str]:
             f"  {'ALERT ' if finding.alert else ''}{describe_change(finding)}"
             for finding in insights.changes
         )
+    elif insights.changes_since is not None:
+        lines += [
+            "",
+            f"No significant click-through change since {insights.changes_since}.",
+        ]
     series: dict[str, list[TrendPoint]] = {}
     for point in insights.trend:
         if point.click_through_rate is not None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from flask import Flask, redirect
 from hypothesis import given
@@ -55,6 +56,8 @@ from ga4_button_workflows.models import (
     AnalysisRecord,
     ButtonCounts,
     ButtonReport,
+    ChangeDirection,
+    ChangeFinding,
     DataQuality,
     FetchRequest,
     Period,
@@ -669,6 +672,81 @@ class TestDashboardPage:
         assert "<code>first</code>" in shown
         assert missing.status_code == 404
         assert "gone" in missing.get_data(as_text=True)
+
+
+class TestChangesOnTheDashboard:
+    PREVIOUS = Period(datetime.date(2026, 2, 22), datetime.date(2026, 2, 28))
+
+    def finding(self, *, alert: bool, direction: ChangeDirection) -> ChangeFinding:
+        drop = direction is ChangeDirection.DROP
+        return ChangeFinding(
+            button=XSS_BUTTON,
+            variant="colors",
+            direction=direction,
+            previous_period=self.PREVIOUS,
+            current_period=PERIOD,
+            previous_rate=0.06,
+            current_rate=0.042 if drop else 0.078,
+            difference=-0.018 if drop else 0.018,
+            relative_change=-0.3 if drop else 0.3,
+            change_interval=Interval(-0.4, -0.2) if drop else Interval(0.2, 0.4),
+            p_value=1e-6,
+            adjusted_p_value=1e-5,
+            previous_exposed_users=7000,
+            current_exposed_users=7000,
+            alert=alert,
+        )
+
+    async def test_findings_are_listed_beside_the_trend_and_alerts_marked(
+        self, app: Flask, store: MemoryInsightStore, property_id: str
+    ) -> None:
+        record = record_for(property_id)
+        insights = attrs.evolve(
+            record.insights,
+            changes=(
+                self.finding(alert=True, direction=ChangeDirection.DROP),
+                self.finding(alert=False, direction=ChangeDirection.RISE),
+            ),
+            changes_since=self.PREVIOUS,
+        )
+        await store.save_analysis(attrs.evolve(record, insights=insights))
+
+        html = app.test_client().get("/analytics").get_data(as_text=True)
+
+        trends = html[html.index('data-testid="trends-section"') :]
+        changes = trends[: trends.index("</section>")]
+        assert "Click-through changes since 2026-02-22 to 2026-02-28" in changes
+        assert changes.count('class="rec tone-warn"') == 1
+        assert changes.count('class="rec tone-good"') == 1
+        assert changes.count("Alerted") == 1
+        assert "CTR 6.0% -&gt; 4.2% (-30%, 95% CI -40% to -20%" in changes
+        assert XSS_BUTTON not in html
+        assert "&lt;img src=x onerror=alert(1)&gt; on colors" in changes
+
+    async def test_a_comparison_that_found_nothing_says_so(
+        self, app: Flask, store: MemoryInsightStore, property_id: str
+    ) -> None:
+        record = record_for(property_id)
+        insights = attrs.evolve(record.insights, changes_since=self.PREVIOUS)
+        await store.save_analysis(attrs.evolve(record, insights=insights))
+
+        html = app.test_client().get("/analytics").get_data(as_text=True)
+
+        assert (
+            "No significant click-through change since 2026-02-22 to 2026-02-28."
+            in html
+        )
+        assert "Alerted" not in html
+
+    async def test_without_a_previous_period_nothing_is_claimed(
+        self, app: Flask, store: MemoryInsightStore, property_id: str
+    ) -> None:
+        await store.save_analysis(record_for(property_id))
+
+        html = app.test_client().get("/analytics").get_data(as_text=True)
+
+        assert 'data-testid="changes"' not in html
+        assert "change since" not in html
 
 
 class TestCreateBlueprint:

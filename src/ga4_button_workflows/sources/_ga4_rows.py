@@ -23,8 +23,17 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from ga4_button_workflows.aggregate import ReportBuilder, normalise_dimension_value
-from ga4_button_workflows.models import NOT_SET, DailyCounts, EventRole, EventSchema
+from ga4_button_workflows.aggregate import (
+    MAX_DAILY_ENTRIES,
+    DailyBuilder,
+    ReportBuilder,
+    largest_pairs,
+)
+from ga4_button_workflows.models import (
+    DailyCounts,
+    EventRole,
+    EventSchema,
+)
 from ga4_button_workflows.sources._ga4_errors import GA4DataError
 
 __all__ = [
@@ -38,6 +47,7 @@ __all__ = [
     "ReportFolder",
     "ReportLayout",
     "count_metric",
+    "largest_pairs",
     "parse_ga4_date",
     "parse_metric_value",
     "raw_message",
@@ -623,10 +633,6 @@ class ReportFolder:
 # --- daily counts, for trends ------------------------------------------------------
 
 
-MAX_DAILY_ENTRIES = 1_000
-"""Daily entries kept in a report: about 130 KB, well under Temporal's 256 KB."""
-
-
 class DailyCountsFolder:
     """Folds daily GA4 report pages (with a ``date`` dimension) into day counts.
 
@@ -640,12 +646,10 @@ class DailyCountsFolder:
 
     def __init__(self, schema: EventSchema) -> None:
         self._schema = schema
-        # (day, button, variant) -> [exposed users, exposure events, clicking
-        # users, click events]; page-level exposures per (day, variant).
-        self._buttons: dict[tuple[datetime.date, str, str], list[int]] = {}
-        self._pages: dict[tuple[datetime.date, str], list[int]] = {}
         self._days: dict[str, datetime.date | None] = {}
         self._other_days = 0
+        self.builder = DailyBuilder(schema)
+        """Where the rows go; :meth:`build` returns what it holds."""
         self.rows_read = 0
         self.pages_fetched = 0
 
@@ -727,38 +731,32 @@ class DailyCountsFolder:
         date_at = layout.date_index if layout.date_index is not None else 0
         for number, (dimensions, metrics) in enumerate(rows, first_row):
             self.rows_read += 1
-            rule = self._schema.rule_for(dimensions[layout.event_index])
+            event_name = dimensions[layout.event_index]
+            rule = self._schema.rule_for(event_name)
             if rule is None or rule.role not in (EventRole.EXPOSURE, EventRole.CLICK):
                 continue
             day = self._day(dimensions[date_at])
             if day is None:
                 continue
             column = layout.count_indexes[rule.event_name]
-            events = _whole_number(metrics[column], layout, column, number)
-            users = _whole_number(
-                metrics[layout.users_index], layout, layout.users_index, number
+            self.builder.add_row(
+                day=day,
+                event_name=event_name,
+                button=(
+                    dimensions[layout.button_index]
+                    if layout.button_index is not None
+                    else None
+                ),
+                variant=(
+                    dimensions[layout.variant_index]
+                    if layout.variant_index is not None
+                    else None
+                ),
+                event_count=_whole_number(metrics[column], layout, column, number),
+                users=_whole_number(
+                    metrics[layout.users_index], layout, layout.users_index, number
+                ),
             )
-            variant = (
-                normalise_dimension_value(dimensions[layout.variant_index])
-                if layout.variant_index is not None
-                else self._schema.default_variant
-            )
-            if rule.role is EventRole.EXPOSURE and rule.page_level:
-                entry = self._pages.setdefault((day, variant), [0, 0])
-                entry[0] += users
-                entry[1] += events
-                continue
-            button = normalise_dimension_value(
-                dimensions[layout.button_index]
-                if layout.button_index is not None
-                else None
-            )
-            if button == NOT_SET and rule.button is not None:
-                button = rule.button
-            counts = self._buttons.setdefault((day, button, variant), [0, 0, 0, 0])
-            first = 0 if rule.role is EventRole.EXPOSURE else 2
-            counts[first] += users
-            counts[first + 1] += events
 
     def _day(self, text: str) -> datetime.date | None:
         if text not in self._days:
@@ -774,64 +772,19 @@ class DailyCountsFolder:
         *,
         max_entries: int = MAX_DAILY_ENTRIES,
     ) -> tuple[tuple[DailyCounts, ...], tuple[str, ...]]:
-        """Return the day counts of the given button x variant pairs, and caveats.
+        """Return the day counts of the given pairs, and caveats.
 
-        A page-level exposure (``page_view``) gives every button of its variant
-        a day, with zero clicks when the button had none; a button's own
-        exposure gives it days where it was seen.
-
-        Args:
-            pairs: The (button, variant) pairs to report, largest first (the
-                report's entries); past ``max_entries`` the smaller are left out.
-            max_entries: The most entries returned.
+        As :meth:`~ga4_button_workflows.aggregate.DailyBuilder.build`, with a
+        caveat when GA4 merged days into ``(other)``.
         """
-        by_pair: dict[tuple[str, str], dict[datetime.date, list[int]]] = {}
-        for (day, button, variant), counts in self._buttons.items():
-            by_pair.setdefault((button, variant), {})[day] = counts
-        page_days: dict[str, dict[datetime.date, list[int]]] = {}
-        for (day, variant), exposure in self._pages.items():
-            page_days.setdefault(variant, {})[day] = exposure
-        has_exposure = self._schema.has_exposure
-
-        entries: list[DailyCounts] = []
-        notes: list[str] = []
-        left_out = 0
-        for button, variant in pairs:
-            own = by_pair.get((button, variant), {})
-            pages = page_days.get(variant, {})
-            days = sorted(own.keys() | pages.keys())
-            if len(entries) + len(days) > max_entries:
-                left_out += 1
-                continue
-            for day in days:
-                exposed_users, exposure_events, clicking_users, click_events = own.get(
-                    day, [0, 0, 0, 0]
-                )
-                if day in pages:
-                    exposed_users, exposure_events = pages[day]
-                entries.append(
-                    DailyCounts(
-                        date=day,
-                        button=button,
-                        variant=variant,
-                        exposed_users=exposed_users if has_exposure else None,
-                        exposure_events=exposure_events,
-                        clicking_users=clicking_users,
-                        click_events=click_events,
-                    )
-                )
-        if left_out:
-            notes.append(
-                f"daily trends left out {left_out} smaller button x variant "
-                f"series to stay within {max_entries:,} daily entries"
-            )
+        entries, notes = self.builder.build(pairs, max_entries=max_entries)
         if self._other_days:
-            notes.append(
+            notes = (
+                *notes,
                 f"GA4 merged some days into '(other)' in {self._other_days:,} daily "
-                "rows; those rows have no day and are left out of the trends"
+                "rows; those rows have no day and are left out of the trends",
             )
-        entries.sort(key=lambda entry: (entry.button, entry.variant, entry.date))
-        return tuple(entries), tuple(notes)
+        return entries, notes
 
 
 def _whole_number(text: str, layout: ReportLayout, column: int, row: int) -> int:

@@ -59,7 +59,6 @@ from ga4_button_workflows.aggregate import (
     ReportCheckpoint,
 )
 from ga4_button_workflows.models import (
-    ButtonCounts,
     ButtonReport,
     EventSchema,
     FetchRequest,
@@ -80,6 +79,7 @@ from ga4_button_workflows.sources._ga4_rows import (
     QuotaSnapshot,
     ReportFolder,
     count_metric,
+    largest_pairs,
     raw_message,
 )
 
@@ -493,7 +493,7 @@ class GA4DataSource:
             on_page=lambda cursor: None,
             notes=notes.append,
         )
-        daily, caveats = folder.build(_largest_pairs(report.counts))
+        daily, caveats = folder.build(largest_pairs(report.counts))
         return _with_notes(attrs.evolve(report, daily=daily), [*notes, *caveats])
 
     async def _with_previous(
@@ -976,15 +976,6 @@ class _Paging:
             self._source._quota_reserve,
             self._source._quota_pause_s,
         )
-
-
-def _largest_pairs(counts: Iterable[ButtonCounts]) -> list[tuple[str, str]]:
-    """The report's (button, variant) pairs, most events first."""
-    ranked = sorted(
-        counts,
-        key=lambda c: (-(c.click_events + c.exposure_events), c.button, c.variant),
-    )
-    return [(c.button, c.variant) for c in ranked]
 
 
 def _with_notes(report: ButtonReport, notes: Iterable[str]) -> ButtonReport:

@@ -37,6 +37,7 @@ from ga4_button_workflows.schemas import ORIGINAL_LANDING_PAGE
 from ga4_button_workflows.sources._ga4_rows import (
     DailyCountsFolder,
     ReportFolder,
+    largest_pairs,
     parse_ga4_date,
     raw_message,
 )
@@ -184,11 +185,7 @@ class ReportFileSource:
         for daily_report in daily_reports:
             if "date" in _dimension_names(daily_report):
                 folder.fold_json(daily_report)
-        ranked = sorted(
-            report.counts,
-            key=lambda c: (-(c.click_events + c.exposure_events), c.button, c.variant),
-        )
-        daily, notes = folder.build([(c.button, c.variant) for c in ranked])
+        daily, notes = folder.build(largest_pairs(report.counts))
         quality = attrs.evolve(report.quality, notes=(*report.quality.notes, *notes))
         return attrs.evolve(report, daily=daily, quality=quality)
 

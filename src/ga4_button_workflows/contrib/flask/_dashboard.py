@@ -30,12 +30,15 @@ from ga4_button_workflows.models import (
     AnalysisRecord,
     ButtonInsights,
     ButtonMetrics,
+    ChangeDirection,
     Verdict,
 )
 from ga4_button_workflows.models import TrendPoint as ModelTrendPoint
+from ga4_button_workflows.trends import describe_change
 
 __all__ = [
     "STEPS",
+    "ChangeItem",
     "Dashboard",
     "PickCard",
     "RecommendationItem",
@@ -93,6 +96,15 @@ class RecommendationItem:
 
 
 @attrs.frozen(kw_only=True)
+class ChangeItem:
+    """One change finding, in words, and whether it was alerted."""
+
+    text: str
+    tone: str
+    alert: bool
+
+
+@attrs.frozen(kw_only=True)
 class VerdictCount:
     """How many comparisons reached one verdict."""
 
@@ -122,6 +134,8 @@ class Dashboard:
     ctr: CtrChart | None
     forest: ForestChart | None
     trends: TrendChart | None
+    changes_heading: str | None
+    changes: tuple[ChangeItem, ...]
     comparisons_table: tuple[tuple[str, ...], ...]
     buttons_table: tuple[tuple[str, ...], ...]
 
@@ -275,6 +289,18 @@ def _recommendations(insights: ButtonInsights) -> list[RecommendationItem]:
     ]
 
 
+def _changes_heading(insights: ButtonInsights) -> str | None:
+    since = insights.changes_since
+    if since is None and insights.changes:
+        since = insights.changes[0].previous_period
+    if since is None:
+        return None
+    period = f"{since.start:%Y-%m-%d} to {since.end:%Y-%m-%d}"
+    if insights.changes:
+        return f"Click-through changes since {period}"
+    return f"No significant click-through change since {period}."
+
+
 def _verdicts(insights: ButtonInsights) -> tuple[tuple[VerdictCount, ...], str | None]:
     counts = Counter(comparison.verdict for comparison in insights.comparisons)
     tally = tuple(
@@ -409,6 +435,15 @@ def build_dashboard(
         ),
         forest=forest_chart(insights.comparisons, variant_order=variant_order),
         trends=trend_chart(daily),
+        changes_heading=_changes_heading(insights),
+        changes=tuple(
+            ChangeItem(
+                text=describe_change(finding),
+                tone="warn" if finding.direction is ChangeDirection.DROP else "good",
+                alert=finding.alert,
+            )
+            for finding in insights.changes
+        ),
         comparisons_table=tuple(_comparisons_table(insights)),
         buttons_table=tuple(_buttons_table(insights)),
     )
