@@ -172,7 +172,9 @@ def _start_demo_backend(store: InsightStore, task_queue: str) -> str:
     address: list[str] = []
 
     async def serve() -> None:
-        plugin = ButtonAnalyticsPlugin(source=SampleDataSource(), store=store)
+        plugin = ButtonAnalyticsPlugin(
+            source=SampleDataSource(daily=True, previous_period=True), store=store
+        )
         async with (
             embedded_dev_server(plugins=[plugin]) as env,
             Worker(env.client, task_queue=task_queue),

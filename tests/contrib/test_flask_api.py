@@ -815,6 +815,23 @@ class TestCharts:
         assert trend_chart([]) is None
         assert trend_chart([TrendSeries("x", (TrendPoint(days[0], None),))]) is None
 
+    @pytest.mark.parametrize("count", [1, 8, 10, 16])
+    def test_up_to_sixteen_trend_lines_never_look_alike(self, count: int) -> None:
+        day = datetime.date(2026, 3, 1)
+        series = [
+            TrendSeries(f"series {n}", (TrendPoint(day, 0.1),)) for n in range(count)
+        ]
+
+        chart = trend_chart(series)
+
+        assert chart is not None
+        styles = [(line.color, line.dashed) for line in chart.lines]
+        assert len(set(styles)) == count
+        assert [line.dashed for line in chart.lines] == [n >= 8 for n in range(count)]
+        assert [(item.color, item.kind) for item in chart.legend] == [
+            (color, "dashed-line" if dashed else "line") for color, dashed in styles
+        ]
+
     def test_forest_rows_without_a_lift_say_why_and_extreme_ones_are_clipped(
         self,
     ) -> None:

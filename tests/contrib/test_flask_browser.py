@@ -86,7 +86,7 @@ class SampleWithPlaceholderRows:
     """The sample traffic, with the caveat GA4 adds when rows say ``(not set)``."""
 
     def __init__(self) -> None:
-        self._sample = SampleDataSource()
+        self._sample = SampleDataSource(daily=True, previous_period=True)
 
     async def fetch_report(
         self, request: FetchRequest, context: FetchContext
@@ -262,7 +262,10 @@ async def test_run_analysis_shows_progress_then_the_charts(
     assert "placeholder" in await caveats.inner_text()
     best = await page.get_by_test_id("best-button").inner_text()
     assert " on " in best
-    assert await page.get_by_test_id("no-daily-data").is_visible()
+    assert await page.get_by_test_id("trend-chart").is_visible()
+    assert await page.get_by_test_id("trend-line").count() == 10  # max_series
+    changes = await page.get_by_test_id("changes").inner_text()
+    assert changes.startswith("No significant click-through change since ")
 
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

@@ -152,7 +152,7 @@ class LegendItem:
     label: str
     color: str
     kind: str = "swatch"
-    """``swatch``, ``whisker``, ``faded`` or ``line``."""
+    """``swatch``, ``whisker``, ``faded``, ``line`` or ``dashed-line``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -636,6 +636,8 @@ class TrendLine:
     color: str
     segments: tuple[str, ...]
     """SVG ``points`` attribute values."""
+    dashed: bool = False
+    """Drawn dashed: the palette's second round, so no two lines look alike."""
     markers: tuple[tuple[float, float, str], ...]
     """``(x, y, title)`` of each day's marker."""
 
@@ -663,8 +665,8 @@ def trend_chart(
     """Lay out daily series as lines sharing one date axis.
 
     Args:
-        series: Daily rates (0-1), one series per line; at most eight get their
-            own color.
+        series: Daily rates (0-1), one series per line. Eight colors, then
+            the same colors dashed: up to sixteen lines look different.
         axis_title: What the values are.
 
     Returns:
@@ -680,9 +682,15 @@ def trend_chart(
     if not days or not values:
         return None
 
-    colors = variant_colors([line.label for line in series], control=None)
+    styles = [
+        (_PALETTE[index % len(_PALETTE)], index // len(_PALETTE) % 2 == 1)
+        for index in range(len(series))
+    ]
     legend, y = _legend(
-        [(shorten(line.label, 32), colors[line.label], "line") for line in series],
+        [
+            (shorten(line.label, 32), color, "dashed-line" if dashed else "line")
+            for line, (color, dashed) in zip(series, styles, strict=True)
+        ],
         top=14.0,
     )
     y_values = nice_ticks(0.0, max(*values, 0.001))
@@ -700,7 +708,7 @@ def trend_chart(
         return round(bottom - share * (bottom - top), 1)
 
     lines = []
-    for line in series:
+    for line, (color, dashed) in zip(series, styles, strict=True):
         segments: list[str] = []
         current: list[str] = []
         markers = []
@@ -720,9 +728,10 @@ def trend_chart(
         lines.append(
             TrendLine(
                 label=line.label,
-                color=colors[line.label],
+                color=color,
                 segments=tuple(segments),
                 markers=tuple(markers),
+                dashed=dashed,
             )
         )
 
