@@ -161,6 +161,27 @@ def test_unknown_store_url_is_a_configuration_error() -> None:
     assert "mongodb://x" in result.stderr
 
 
+def test_a_slack_webhook_without_httpx_names_the_extra_once(tmp_path: Path) -> None:
+    # A stand-in that fails to import, as httpx does where it is not installed.
+    (tmp_path / "httpx").mkdir()
+    (tmp_path / "httpx" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'httpx'\", name='httpx')\n"
+    )
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+
+    result = _ga4_buttons(
+        "analyze",
+        "--sample-data",
+        "--slack-webhook",
+        "https://hooks.slack.com/services/T/B/X",
+        env={"PYTHONPATH": path},
+    )
+
+    assert result.returncode == 3
+    assert result.stderr.count("pip install 'ga4-button-workflows[http]'") == 1
+    assert "Traceback" not in result.stderr
+
+
 def test_worker_without_a_server_is_a_configuration_error() -> None:
     result = _ga4_buttons(
         "worker", "--sample-data", env={"GA4_BUTTONS_TEMPORAL_ADDRESS": ""}

@@ -426,10 +426,14 @@ def _build_notifiers(
                 )
             built.append(notifiers.WebhookNotifier(webhook_url, secret=webhook_secret))
     except ImportError as error:
-        raise ConfigurationError(
-            f"{error}; install the HTTP extra: pip install 'ga4-button-workflows[http]'"
-        ) from None
+        message = str(error)
+        if _HTTP_EXTRA not in message:
+            message += f"; install the HTTP extra: pip install '{_HTTP_EXTRA}'"
+        raise ConfigurationError(message) from None
     return built
+
+
+_HTTP_EXTRA = "ga4-button-workflows[http]"
 
 
 # --- Running against a server ------------------------------------------------------
