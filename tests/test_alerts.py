@@ -24,7 +24,12 @@ from ga4_button_workflows.alerts import (
     alert_delivery_channel,
     deliver_alerts,
 )
-from ga4_button_workflows.models import ButtonCounts, ButtonInsights, Period
+from ga4_button_workflows.models import (
+    ButtonCounts,
+    ButtonInsights,
+    Period,
+    SentAlert,
+)
 from ga4_button_workflows.notifiers import (
     CompositeNotifier,
     ConsoleNotifier,
@@ -56,8 +61,13 @@ def findings_with_drop(
     button: str = "cta",
     variant: str = "colors",
     config: TrendConfig | None = None,
+    weeks_later: int = 0,
 ) -> tuple[ChangeFinding, ...]:
-    """Ten series at 6% over 7,000 users a week; one of them drops by ``factor``."""
+    """Ten series at 6% over 7,000 users a week; one of them drops by ``factor``.
+
+    The periods compared are those of the 28th of May, ``weeks_later`` weeks on.
+    """
+    later = datetime.timedelta(weeks=weeks_later)
     previous, current = [], []
     names = [(b, v) for b in (*BUTTONS[1:], button) for v in VARIANTS]
     for name, page in names:
@@ -75,10 +85,14 @@ def findings_with_drop(
     return period_over_period(
         current,
         previous,
-        current_period=CURRENT,
-        previous_period=PREVIOUS,
+        current_period=Period(CURRENT.start + later, CURRENT.end + later),
+        previous_period=Period(PREVIOUS.start + later, PREVIOUS.end + later),
         config=config,
     )
+
+
+def relative_changes(alerts: dict[str, SentAlert]) -> dict[str, float]:
+    return {key: sent.relative_change for key, sent in alerts.items()}
 
 
 class Recorder:
@@ -140,9 +154,13 @@ class TestOncePerFinding:
         assert alert.analysis_id == "analysis-1"
         assert alert.finding.button == "cta"
         assert "6.0% -> 4.2% (-30%" in alert.text
-        assert await store.sent_alerts(PROPERTY_ID) == {
-            "cta|colors|drop": pytest.approx(-0.3)
-        }
+        (recorded,) = (await store.sent_alerts(PROPERTY_ID)).items()
+        assert recorded == (
+            "cta|colors|drop",
+            SentAlert.of(alert.finding, "analysis-1"),
+        )
+        assert recorded[1].relative_change == pytest.approx(-0.3)
+        assert recorded[1].span == Period(PREVIOUS.start, CURRENT.end)
 
     async def test_a_worsened_drop_is_alerted_again_on_a_later_run(self) -> None:
         store = MemoryInsightStore()
@@ -153,9 +171,71 @@ class TestOncePerFinding:
 
         assert again == ["cta|colors|drop"]
         assert [a.analysis_id for a in recorder.alerts] == ["analysis-1", "analysis-2"]
-        assert await store.sent_alerts(PROPERTY_ID) == {
+        assert relative_changes(await store.sent_alerts(PROPERTY_ID)) == {
             "cta|colors|drop": pytest.approx(-0.4)
         }
+
+    async def test_a_drop_that_recovered_and_came_back_is_alerted_again(
+        self,
+    ) -> None:
+        store = MemoryInsightStore()
+        recorder = Recorder("ops")
+
+        first = await deliver(findings_with_drop(0.7), store, [recorder], "week-1")
+        # A week later the rate rises: a rise alerts under its own key.
+        recovered = findings_with_drop(1 / 0.7, weeks_later=1)
+        rise = await deliver(recovered, store, [recorder], "week-2")
+        # Two weeks after that it drops again, by no more than the first time.
+        again = await deliver(
+            findings_with_drop(0.7, weeks_later=3), store, [recorder], "week-4"
+        )
+
+        assert first == again == ["cta|colors|drop"]
+        assert rise == ["cta|colors|rise"]
+        assert [a.analysis_id for a in recorder.alerts] == [
+            "week-1",
+            "week-2",
+            "week-4",
+        ]
+        assert (await store.sent_alerts(PROPERTY_ID))["cta|colors|drop"].span == Period(
+            PREVIOUS.start + datetime.timedelta(weeks=3),
+            CURRENT.end + datetime.timedelta(weeks=3),
+        )
+
+    async def test_the_same_drop_in_an_overlapping_comparison_stays_quiet(
+        self,
+    ) -> None:
+        """A weekly comparison made daily: the windows still hold the drop."""
+        store = MemoryInsightStore()
+        recorder = Recorder("ops")
+        await deliver(findings_with_drop(0.7), store, [recorder], "day-1")
+
+        for days in range(1, 7):
+            shift = datetime.timedelta(days=days)
+            findings = period_over_period(
+                [
+                    ButtonCounts(
+                        button="cta",
+                        variant="colors",
+                        exposed_users=7000,
+                        clicking_users=294,
+                    )
+                ],
+                [
+                    ButtonCounts(
+                        button="cta",
+                        variant="colors",
+                        exposed_users=7000,
+                        clicking_users=420,
+                    )
+                ],
+                current_period=Period(CURRENT.start + shift, CURRENT.end + shift),
+                previous_period=Period(PREVIOUS.start + shift, PREVIOUS.end + shift),
+            )
+            assert findings[0].alert
+            assert await deliver(findings, store, [recorder], f"day-{days + 1}") == []
+
+        assert len(recorder.alerts) == 1
 
     async def test_nothing_changed_means_no_alert_and_no_store_write(self) -> None:
         store = MemoryInsightStore()

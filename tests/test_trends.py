@@ -29,6 +29,7 @@ from ga4_button_workflows.models import (
     ButtonReport,
     DailyCounts,
     Period,
+    SentAlert,
 )
 from ga4_button_workflows.render import render_text
 from ga4_button_workflows.stats import Interval, ratio_beyond_p_value
@@ -181,7 +182,27 @@ def counts(
     )
 
 
+ALERTED_SPAN = Period(PREVIOUS.start, CURRENT.end)
+
+
+def record(
+    change: float,
+    *,
+    span: Period | None = ALERTED_SPAN,
+    previous_rate: float | None = 0.06,
+) -> SentAlert:
+    """The record of an alert sent for a change of ``change`` over ``span``."""
+    return SentAlert(
+        relative_change=change,
+        analysis_id="analysis-1",
+        previous_rate=previous_rate,
+        span=span,
+    )
+
+
 def finding(**changes: object) -> ChangeFinding:
+    """A finding of 6.0% -> 4.2%; a ``relative_change`` given moves the current
+    rate with it, unless the rates are given too."""
     base = ChangeFinding(
         button="cta",
         variant="colors",
@@ -199,6 +220,12 @@ def finding(**changes: object) -> ChangeFinding:
         current_exposed_users=7000,
         alert=True,
     )
+    relative = changes.get("relative_change")
+    if isinstance(relative, float) and "current_rate" not in changes:
+        previous_rate = changes.get("previous_rate", base.previous_rate)
+        assert isinstance(previous_rate, float)
+        changes.setdefault("current_rate", previous_rate * (1.0 + relative))
+        changes.setdefault("difference", previous_rate * relative)
     return attrs.evolve(base, **changes)  # type: ignore[arg-type]
 
 
@@ -228,7 +255,7 @@ class TestPlantedDrop:
         findings = compare(simulate_days(BASE_RATES, drop={PLANTED: 0.7}))
 
         first = alerts_to_send(findings, {})
-        sent = {key: f.relative_change or 0.0 for key, f in first}
+        sent = {key: SentAlert.of(f, "analysis-1") for key, f in first}
         second = alerts_to_send(findings, sent)
 
         assert [key for key, _ in first] == ["cta|colors|drop"]
@@ -237,7 +264,7 @@ class TestPlantedDrop:
     def test_a_drop_that_worsens_by_the_margin_alerts_again(self) -> None:
         first = compare(simulate_days(BASE_RATES, drop={PLANTED: 0.7}))
         worse = compare(simulate_days(BASE_RATES, drop={PLANTED: 0.6}))
-        sent = {alert_key(f): f.relative_change or 0.0 for f in first}
+        sent = {alert_key(f): SentAlert.of(f, "analysis-1") for f in first}
 
         again = alerts_to_send(worse, sent)
 
@@ -247,7 +274,7 @@ class TestPlantedDrop:
     def test_a_drop_that_grows_less_than_the_margin_stays_quiet(self) -> None:
         first = compare(simulate_days(BASE_RATES, drop={PLANTED: 0.7}))
         slightly_worse = compare(simulate_days(BASE_RATES, drop={PLANTED: 0.68}))
-        sent = {alert_key(f): f.relative_change or 0.0 for f in first}
+        sent = {alert_key(f): SentAlert.of(f, "analysis-1") for f in first}
 
         assert alerts_to_send(slightly_worse, sent) == []
 
@@ -872,24 +899,157 @@ class TestAlerts:
     def test_a_recorded_drop_is_sent_again_only_when_it_grew_by_the_margin(
         self,
     ) -> None:
-        sent = {"cta|colors|drop": -0.30}
+        sent = {"cta|colors|drop": record(-0.30)}
 
         assert alerts_to_send([finding(relative_change=-0.34)], sent) == []
         assert alerts_to_send([finding(relative_change=-0.20)], sent) == []
         assert len(alerts_to_send([finding(relative_change=-0.35)], sent)) == 1
 
     @pytest.mark.parametrize(
-        "recorded", [math.nan, math.inf, -math.inf, None, True, "-0.3", 10**400]
+        ("recorded", "error"),
+        [
+            (math.nan, ValueError),
+            (math.inf, ValueError),
+            (-math.inf, ValueError),
+            (10**400, ValueError),
+            (None, TypeError),
+            (True, TypeError),
+            ("-0.3", TypeError),
+        ],
     )
-    def test_a_damaged_record_never_silences_an_alert(self, recorded: object) -> None:
-        sent = {"cta|colors|drop": recorded}
+    def test_a_record_that_is_not_a_finite_number_cannot_be_made(
+        self, recorded: object, error: type[Exception]
+    ) -> None:
+        with pytest.raises(error, match="relative_change must be a"):
+            SentAlert(relative_change=recorded, analysis_id="a-1")  # type: ignore[arg-type]
 
-        due = alerts_to_send([finding(relative_change=-0.30)], sent)  # type: ignore[dict-item]
-        assert len(due) == 1
+    def test_a_change_after_the_one_alerted_is_new_even_when_no_larger(self) -> None:
+        sent = {"cta|colors|drop": record(-0.30)}  # days 14 to 27
+        week = datetime.timedelta(days=7)
+        # The next week's comparison still holds day 27: it may be the same drop.
+        next_week = finding(
+            previous_period=Period(PREVIOUS.start + week, PREVIOUS.end + week),
+            current_period=Period(CURRENT.start + week, CURRENT.end + week),
+        )
+        # Two weeks on, the comparison starts on day 28: a drop there is new.
+        later = finding(
+            previous_period=Period(CURRENT.start + week, CURRENT.end + week),
+            current_period=Period(CURRENT.start + 2 * week, CURRENT.end + 2 * week),
+        )
+
+        assert alerts_to_send([next_week], sent) == []
+        assert [f for _, f in alerts_to_send([later], sent)] == [later]
+
+    def test_the_same_change_is_measured_from_the_rate_before_it(self) -> None:
+        """6.0% -> 4.2% alerted; the next week's comparison (4.2% -> ...) may hold
+        the same drop, so its size is counted from the 6.0%."""
+        sent = {"cta|colors|drop": record(-0.30)}
+        week = datetime.timedelta(days=7)
+
+        def next_week(current_rate: float) -> ChangeFinding:
+            return finding(
+                previous_period=CURRENT,
+                current_period=Period(CURRENT.start + week, CURRENT.end + week),
+                previous_rate=0.042,
+                current_rate=current_rate,
+                relative_change=current_rate / 0.042 - 1.0,
+            )
+
+        # 4.2% -> 3.36% is -20% on its own, and -44% of the 6.0%: 14 points more.
+        assert len(alerts_to_send([next_week(0.0336)], sent)) == 1
+        # 4.2% -> 4.0% is -33% of the 6.0%: 3 points more, under the margin.
+        assert alerts_to_send([next_week(0.040)], sent) == []
+        # Without the rate before the change, the finding's own -20% is compared.
+        legacy = {"cta|colors|drop": record(-0.30, previous_rate=None)}
+        assert alerts_to_send([next_week(0.0336)], legacy) == []
+
+    def test_one_day_analyses_on_consecutive_days_hold_different_changes(
+        self,
+    ) -> None:
+        sent = {"cta|colors|drop": record(-0.30, span=Period(day(0), day(1)))}
+        today = finding(
+            previous_period=Period(day(1), day(1)),
+            current_period=Period(day(2), day(2)),
+        )
+        again = finding(
+            previous_period=Period(day(0), day(0)),
+            current_period=Period(day(1), day(1)),
+        )
+
+        assert len(alerts_to_send([today], sent)) == 1
+        assert alerts_to_send([again], sent) == []
+
+    def test_a_backfilled_change_before_the_one_alerted_is_new(self) -> None:
+        sent = {"cta|colors|drop": record(-0.30)}  # days 14 to 27
+        earlier = finding(
+            previous_period=Period(day(0), day(6)),
+            current_period=Period(day(7), day(13)),
+        )
+        # Ending on day 14 it cannot hold the change either; ending on 15 it can.
+        touching = finding(
+            previous_period=Period(day(1), day(7)),
+            current_period=Period(day(8), day(14)),
+        )
+        overlapping = finding(
+            previous_period=Period(day(2), day(8)),
+            current_period=Period(day(9), day(15)),
+        )
+
+        assert len(alerts_to_send([earlier], sent)) == 1
+        assert len(alerts_to_send([touching], sent)) == 1
+        assert alerts_to_send([overlapping], sent) == []
+
+    def test_an_alert_whose_days_are_unknown_counts_as_the_same_change(
+        self,
+    ) -> None:
+        sent = {"cta|colors|drop": record(-0.30, span=None)}
+        much_later = finding(
+            previous_period=Period(day(400), day(406)),
+            current_period=Period(day(407), day(413)),
+        )
+
+        assert alerts_to_send([much_later], sent) == []
+        worse = finding(
+            previous_period=much_later.previous_period,
+            current_period=much_later.current_period,
+            relative_change=-0.35,
+        )
+        assert len(alerts_to_send([worse], sent)) == 1
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        alerted=st.tuples(st.integers(0, 60), st.integers(1, 30)),
+        found=st.tuples(st.integers(0, 60), st.integers(1, 30)),
+    )
+    def test_a_change_is_new_exactly_when_no_day_could_hold_both(
+        self, alerted: tuple[int, int], found: tuple[int, int]
+    ) -> None:
+        """A comparison of P and C holds a change first seen on a day in
+        (P.start, C.end]. Two such ranges that share no day hold different
+        changes; when they share one, the change may be the same."""
+        (first, length), (found_first, found_length) = alerted, found
+        span = Period(day(first), day(first + 2 * length - 1))
+        found_finding = finding(
+            previous_period=Period(
+                day(found_first), day(found_first + found_length - 1)
+            ),
+            current_period=Period(
+                day(found_first + found_length),
+                day(found_first + 2 * found_length - 1),
+            ),
+        )
+        could_hold_alerted = set(range(first + 1, first + 2 * length))
+        could_hold_found = set(range(found_first + 1, found_first + 2 * found_length))
+
+        due = alerts_to_send(
+            [found_finding], {"cta|colors|drop": record(-0.30, span=span)}
+        )
+
+        assert bool(due) == could_hold_alerted.isdisjoint(could_hold_found)
 
     def test_a_zero_margin_resends_any_growth_but_never_the_same_change(self) -> None:
         config = TrendConfig(worsen_margin=0.0)
-        sent = {"cta|colors|drop": -0.30}
+        sent = {"cta|colors|drop": record(-0.30)}
 
         assert alerts_to_send([finding()], sent, config=config) == []
         assert alerts_to_send([finding(relative_change=-0.31)], sent, config=config)
@@ -897,7 +1057,7 @@ class TestAlerts:
     def test_a_rise_and_a_drop_of_one_button_have_their_own_keys(self) -> None:
         rise = finding(direction=ChangeDirection.RISE, relative_change=0.3)
 
-        due = alerts_to_send([rise], {"cta|colors|drop": -0.3})
+        due = alerts_to_send([rise], {"cta|colors|drop": record(-0.3)})
 
         assert [key for key, _ in due] == ["cta|colors|rise"]
 
@@ -940,7 +1100,7 @@ class TestAlerts:
         ]
 
         due = alerts_to_send(findings, {}, config=config)
-        recorded = {key: f.relative_change or 0.0 for key, f in due}
+        recorded = {key: SentAlert.of(f, "analysis-1") for key, f in due}
 
         assert all(f.alert for _, f in due)
         assert len(recorded) == len(due)

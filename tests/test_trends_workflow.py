@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Callable
 
 import attrs
 from temporalio.client import Client
@@ -34,8 +35,15 @@ RATES = {"cta": 0.10, "navigation": 0.12, "feature_card": 0.05}
 VARIANTS = ("original", "colors")
 
 
-def _report(request: FetchRequest) -> ButtonReport:
-    """Expected counts, no noise: only the planted drop can change."""
+def _from_drop_day(day: datetime.date) -> bool:
+    return day >= DROP_FROM
+
+
+def _report(
+    request: FetchRequest, dropped: Callable[[datetime.date], bool] = _from_drop_day
+) -> ButtonReport:
+    """Expected counts, no noise: only the planted drop on the ``dropped`` days
+    can change."""
     builder = ReportBuilder(
         ORIGINAL_LANDING_PAGE, property_id=request.property_id, period=request.period
     )
@@ -53,8 +61,8 @@ def _report(request: FetchRequest) -> ButtonReport:
             clicks = 0
             for offset in range(days):
                 day = request.period.start + datetime.timedelta(days=offset)
-                dropped = button == "cta" and variant == "colors" and day >= DROP_FROM
-                clicks += round(USERS_PER_DAY * rate * (0.7 if dropped else 1.0))
+                planted = button == "cta" and variant == "colors" and dropped(day)
+                clicks += round(USERS_PER_DAY * rate * (0.7 if planted else 1.0))
             builder.add_row(
                 event_name={"cta": "cta_click", "navigation": "navigation_click"}.get(
                     button, "feature_click"
@@ -156,3 +164,44 @@ async def test_a_custom_source_with_raw_names_alerts_with_clean_names(
     assert {m.button for m in after.insights.buttons} >= {alert.finding.button}
     for forbidden in ("\x1b", "\u202e", "\n📈"):
         assert forbidden not in alert.text
+
+
+async def test_a_drop_that_recovered_and_came_back_is_alerted_again(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Weekly analyses of four weeks; the drop is in the second and the fourth."""
+    weeks = [DAY_1 + datetime.timedelta(weeks=n) for n in range(4)]
+
+    def dropped(day: datetime.date) -> bool:
+        return weeks[1] <= day < weeks[2] or day >= weeks[3]
+
+    async def fetch(request: FetchRequest, context: FetchContext) -> ButtonReport:
+        return _report(request, dropped)
+
+    notifier = RecordingNotifier()
+    plugin = ButtonAnalyticsPlugin(
+        source=CallbackDataSource(fetch), store=MemoryInsightStore(), notifier=notifier
+    )
+
+    outcomes = [
+        await _analyse(dev_env.client, task_queue, plugin, first) for first in weeks
+    ]
+    repeat = await _analyse(dev_env.client, task_queue, plugin, weeks[3])
+
+    assert [
+        [(f.label, f.direction, f.alert) for f in outcome.insights.changes]
+        for outcome in outcomes
+    ] == [
+        [],
+        [("cta on colors", ChangeDirection.DROP, True)],
+        [("cta on colors", ChangeDirection.RISE, True)],
+        [("cta on colors", ChangeDirection.DROP, True)],
+    ]
+    assert [
+        (a.finding.direction, a.finding.current_period) for a in notifier.alerts
+    ] == [
+        (ChangeDirection.DROP, Period(weeks[1], weeks[2] - datetime.timedelta(1))),
+        (ChangeDirection.RISE, Period(weeks[2], weeks[3] - datetime.timedelta(1))),
+        (ChangeDirection.DROP, Period(weeks[3], weeks[3] + datetime.timedelta(6))),
+    ]
+    assert repeat.alerted.status is BranchStatus.ALREADY_DONE

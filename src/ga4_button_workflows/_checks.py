@@ -8,6 +8,7 @@ import attrs
 
 __all__ = [
     "count",
+    "finite",
     "flag",
     "non_negative_finite",
     "open_unit",
@@ -30,12 +31,20 @@ def _number(attribute: attrs.Attribute[float], value: object) -> float:
         raise TypeError(
             f"{attribute.name} must be a number, got {type(value).__name__} {value!r}"
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # a whole number past the float range
+        return math.inf if value > 0 else -math.inf
 
 
 def count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if _whole(attribute, value) < 0:
         raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
+
+
+def finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not math.isfinite(_number(attribute, value)):
+        raise ValueError(f"{attribute.name} must be a finite number, got {value!r}")
 
 
 def non_negative_finite(

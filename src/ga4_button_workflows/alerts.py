@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from ga4_button_workflows._delivery import combined_failure
+from ga4_button_workflows.models import SentAlert
 from ga4_button_workflows.ports import InsightStore, Notifier, TrendStore
 from ga4_button_workflows.trends import (
     ChangeAlert,
@@ -171,9 +172,9 @@ async def deliver_alerts(
                 continue
             if deliveries is not None:
                 await deliveries.record_delivery(analysis_id, marker)
-        if missed or finding.relative_change is None:
+        if missed:
             continue
-        await store.record_alert(property_id, key, finding.relative_change, analysis_id)
+        await store.record_alert(property_id, key, SentAlert.of(finding, analysis_id))
         recorded.append(key)
         logger.info(
             "Sent the %s alert of property %s (analysis %s)",

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from ga4_button_workflows import _checks
 from ga4_button_workflows.stats import Interval
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "PropertyResult",
     "Recommendation",
     "SaveRequest",
+    "SentAlert",
     "StepProgress",
     "TrendPoint",
     "VariantComparison",
@@ -702,6 +704,42 @@ class ChangeFinding:
     def label(self) -> str:
         """How messages name the button, e.g. ``"cta on colors"``."""
         return f"{self.button} on {self.variant}"
+
+
+@attrs.frozen(kw_only=True)
+class SentAlert:
+    """A change alert that went out, as the store remembers it."""
+
+    relative_change: float = attrs.field(validator=_checks.finite)
+    """The relative change alerted (-0.3 = a 30% drop)."""
+    analysis_id: str
+    """The analysis that sent it."""
+    previous_rate: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_checks.positive_finite)
+    )
+    """The click-through rate before the change: the alerted comparison's
+    previous rate, against which a later sighting of the same change is
+    measured. None for an alert recorded without it."""
+    span: Period | None = None
+    """The days the alerted comparison covered, from the first day of its
+    previous period to the last day of its current period: the change happened
+    within them. None for an alert recorded without them; every later finding
+    then counts as the same change."""
+
+    @classmethod
+    def of(cls, finding: ChangeFinding, analysis_id: str) -> SentAlert:
+        """Return the record of an alert sent for ``finding``."""
+        if finding.relative_change is None:
+            raise ValueError(
+                f"the finding on {finding.label} has no relative change, so it "
+                "cannot have alerted"
+            )
+        return cls(
+            relative_change=finding.relative_change,
+            analysis_id=analysis_id,
+            previous_rate=finding.previous_rate,
+            span=Period(finding.previous_period.start, finding.current_period.end),
+        )
 
 
 @attrs.frozen(kw_only=True)

@@ -19,6 +19,7 @@ from ga4_button_workflows.models import (
     DailyCounts,
     FetchRequest,
     Period,
+    SentAlert,
 )
 
 __all__ = ["ButtonDataSource", "FetchContext", "InsightStore", "Notifier", "TrendStore"]
@@ -164,16 +165,18 @@ class TrendStore(Protocol):
         """
         ...
 
-    async def sent_alerts(self, property_id: str) -> dict[str, float]:
-        """Return the property's alert keys, each with its last alerted change."""
+    async def sent_alerts(self, property_id: str) -> dict[str, SentAlert]:
+        """Return the property's alert keys, each with the alert last sent.
+
+        A record that cannot be read back whole is left out, so a damaged
+        store never silences an alert.
+        """
         ...
 
-    async def record_alert(
-        self, property_id: str, key: str, relative_change: float, analysis_id: str
-    ) -> None:
-        """Remember that the alert ``key`` went out for ``relative_change``.
+    async def record_alert(self, property_id: str, key: str, sent: SentAlert) -> None:
+        """Remember that the alert ``key`` went out as ``sent``.
 
-        Recording a key again replaces its relative change and analysis.
+        Recording a key again replaces what was recorded for it.
         """
         ...
 

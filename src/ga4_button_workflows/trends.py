@@ -30,8 +30,10 @@ Period over period
 
 Alerts
     :func:`alerts_to_send` picks the findings to tell people about, once each:
-    a finding already alerted is alerted again only when it grew by at least
-    ``TrendConfig.worsen_margin``. :func:`render_alert_text` writes the message.
+    the same change seen again (an overlapping comparison) is alerted again
+    only when it grew by at least ``TrendConfig.worsen_margin``; a change in a
+    comparison that cannot hold the one alerted is new and alerts.
+    :func:`render_alert_text` writes the message.
 
 Users are not additive, so period totals cannot be rebuilt from daily rows:
 the previous period's counts come from GA4 (``ButtonReport.previous_counts``)
@@ -41,7 +43,6 @@ or from the previous stored analysis (see :func:`baseline_for`).
 from __future__ import annotations
 
 import datetime
-import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
@@ -57,6 +58,7 @@ from ga4_button_workflows.models import (
     ChangeFinding,
     DailyCounts,
     Period,
+    SentAlert,
     TrendPoint,
     is_placeholder,
 )
@@ -77,6 +79,7 @@ __all__ = [
     "ChangeAlert",
     "ChangeDirection",
     "ChangeFinding",
+    "SentAlert",
     "TrendConfig",
     "TrendPoint",
     "alert_key",
@@ -90,7 +93,8 @@ __all__ = [
 ]
 
 _WORSEN_TOLERANCE = 1e-9
-"""Slack in the worsening test, so 0.35 - 0.30 counts as a growth of 0.05."""
+"""Slack in the worsening test: 0.35 - 0.30 counts as a growth of 0.05, and a
+change recomputed from its rates as the same change."""
 
 
 # --- Models ----------------------------------------------------------------------
@@ -132,8 +136,9 @@ class TrendConfig:
     worsen_margin: float = attrs.field(
         default=0.05, validator=_checks.non_negative_finite
     )
-    """How much larger, in absolute relative change (0.05 = 5 points), a change
-    must grow before an alert already sent is sent again."""
+    """How much larger, in absolute relative change (0.05 = 5 points) from the
+    rate before the change, a change already alerted must grow before it is
+    alerted again."""
 
 
 _DEFAULT_CONFIG = TrendConfig()
@@ -509,33 +514,40 @@ def _escape_key(name: str) -> str:
 
 def alerts_to_send(
     findings: Iterable[ChangeFinding],
-    already_sent: Mapping[str, float],
+    already_sent: Mapping[str, SentAlert],
     *,
     config: TrendConfig | None = None,
 ) -> list[tuple[str, ChangeFinding]]:
     """Return the alerting findings that people have not been told about yet.
 
-    A finding with ``alert`` set is due when its :func:`alert_key` is not in
-    ``already_sent``, or when its relative change grew, in size, by at least
-    ``config.worsen_margin`` over the relative change recorded when it was
-    last alerted: a drop alerted at -30% is alerted again at -35% with the
-    default margin, not at -33%, and never at -25%. Recording the relative
-    change only when an alert goes out keeps small daily wobbles from adding
-    up to repeats.
+    A finding with ``alert`` set is due when its :func:`alert_key` was never
+    alerted, when it is a new change, or when it worsened:
+
+    * a new change: its comparison cannot hold the change last alerted,
+      because it starts on or after the last day of the alerted comparison
+      (``SentAlert.span``) or ends on or before its first day. A drop that
+      recovered and came back is alerted again, and so is a further drop in
+      today's one-day analysis after yesterday's;
+    * worsened: the comparisons overlap, so it may be the same change seen
+      again (a re-run, next week's comparison with this week, a sliding
+      window that still holds the change), and, measured from the rate before
+      the alerted change (``SentAlert.previous_rate``), it grew in size by at
+      least ``config.worsen_margin`` over the change alerted: with the default
+      margin a drop alerted at 6.0% -> 4.2% (-30%) is alerted again at 3.9%
+      (-35%), not at 4.0% (-33%), and never at 4.5%. Recording the change only
+      when an alert goes out keeps small daily wobbles from adding up to
+      repeats.
 
     Args:
         findings: The analysis' findings.
-        already_sent: The property's alert state, key to the relative change
-            last alerted (``TrendStore.sent_alerts``).
+        already_sent: The property's alert state, key to the alert last sent
+            (``TrendStore.sent_alerts``).
         config: Trend settings; the defaults when None.
 
     Returns:
         ``(key, finding)`` pairs in the order of ``findings``; empty when
         nothing changed, or nothing changed more than already said.
     """
-    # XXX: the alert state is never cleared, so a drop that recovers and later
-    # comes back no larger than before is not alerted again. Accepted for now:
-    # the recovery itself is a "rise" finding, and the rule keeps repeats out.
     config = config or _DEFAULT_CONFIG
     due: list[tuple[str, ChangeFinding]] = []
     seen: set[str] = set()
@@ -547,30 +559,50 @@ def alerts_to_send(
         if key in seen:
             continue
         seen.add(key)
-        last = _recorded_change(already_sent.get(key))
-        if last is None or _worsened(relative, last, config.worsen_margin):
+        last = already_sent.get(key)
+        if (
+            last is None
+            or _apart(finding, last.span)
+            or _worsened(finding, last, config.worsen_margin)
+        ):
             due.append((key, finding))
     return due
 
 
-def _recorded_change(value: object) -> float | None:
-    """The recorded relative change, or None when there is no usable record.
+def _apart(finding: ChangeFinding, span: Period | None) -> bool:
+    """True when the finding's comparison cannot hold the change alerted in ``span``.
 
-    A record that is not a finite number (a damaged or hand-edited store: NaN,
-    ``null``, ``true``, a string) never silences an alert.
+    A comparison of two periods sees a change that happened after the first
+    day of the earlier one and by the last day of the later one. So when the
+    finding's comparison starts on or after the last day of ``span``, or ends
+    on or before its first day, the two changes are different ones. Without a
+    span nothing is known, and the change counts as the same.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
+    if span is None:
+        return False
+    return (
+        finding.previous_period.start >= span.end
+        or finding.current_period.end <= span.start
+    )
 
 
-def _worsened(relative: float, last: float, margin: float) -> bool:
-    growth = abs(relative) - abs(last)
-    return growth > 0.0 and growth >= margin - _WORSEN_TOLERANCE
+def _worsened(finding: ChangeFinding, last: SentAlert, margin: float) -> bool:
+    """True when the change grew by ``margin`` since it was alerted.
+
+    Both are measured from the rate before the alerted change: a drop alerted
+    at 6.0% -> 4.2% (-30%) that shows next week as 4.2% -> 3.4% has grown to
+    -43% of the 6.0%. Without that rate, the finding's own change is used.
+    """
+    if last.previous_rate is None:
+        change = finding.relative_change
+        if change is None:
+            return False
+    else:
+        change = finding.current_rate / last.previous_rate - 1.0
+    growth = (change - last.relative_change) * (
+        -1.0 if finding.direction is ChangeDirection.DROP else 1.0
+    )
+    return growth > _WORSEN_TOLERANCE and growth >= margin - _WORSEN_TOLERANCE
 
 
 def render_alert_text(

@@ -12,7 +12,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period, SentAlert
 from ga4_button_workflows.ports import InsightStore, TrendStore
 from ga4_button_workflows.stores import JSONFileInsightStore, MemoryInsightStore, sql
 from ga4_button_workflows.stores.sql import SQLInsightStore
@@ -38,6 +38,15 @@ def row(
         exposure_events=1100,
         clicking_users=clicking,
         click_events=clicking + 3,
+    )
+
+
+SPAN = Period(datetime.date(2024, 5, 1), datetime.date(2024, 5, 14))
+
+
+def sent(change: float, analysis_id: str = "a-1") -> SentAlert:
+    return SentAlert(
+        relative_change=change, analysis_id=analysis_id, previous_rate=0.06, span=SPAN
     )
 
 
@@ -185,28 +194,52 @@ class TestAlertState:
     async def test_a_recorded_alert_is_remembered_per_property(
         self, trend_store: TrendStore
     ) -> None:
-        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.3, "a-1")
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", sent(-0.3))
 
-        assert await trend_store.sent_alerts(PROPERTY_ID) == {"cta|colors|drop": -0.3}
+        assert await trend_store.sent_alerts(PROPERTY_ID) == {
+            "cta|colors|drop": sent(-0.3)
+        }
         assert await trend_store.sent_alerts(OTHER_PROPERTY_ID) == {}
 
     async def test_recording_a_key_again_replaces_its_relative_change(
         self, trend_store: TrendStore
     ) -> None:
-        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.3, "a-1")
-        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.4, "a-2")
-        await trend_store.record_alert(PROPERTY_ID, "cta|colors|rise", 0.2, "a-2")
+        later = SentAlert(
+            relative_change=-0.4,
+            analysis_id="a-2",
+            span=Period(datetime.date(2024, 5, 15), datetime.date(2024, 5, 28)),
+        )
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", sent(-0.3))
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", later)
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|rise", sent(0.2, "a-2"))
 
         assert await trend_store.sent_alerts(PROPERTY_ID) == {
-            "cta|colors|drop": -0.4,
-            "cta|colors|rise": 0.2,
+            "cta|colors|drop": later,
+            "cta|colors|rise": sent(0.2, "a-2"),
         }
 
-    async def test_a_relative_change_that_is_not_finite_is_refused(
+    async def test_an_alert_without_its_days_is_kept_without_them(
         self, trend_store: TrendStore
     ) -> None:
-        with pytest.raises(ValueError, match="finite"):
-            await trend_store.record_alert(PROPERTY_ID, "k", math.nan, "a-1")
+        unknown = SentAlert(relative_change=-0.3, analysis_id="a-1")
+
+        await trend_store.record_alert(PROPERTY_ID, "cta|colors|drop", unknown)
+
+        assert await trend_store.sent_alerts(PROPERTY_ID) == {
+            "cta|colors|drop": unknown
+        }
+
+    def test_a_relative_change_that_is_not_finite_is_refused(self) -> None:
+        with pytest.raises(ValueError, match=r"relative_change must be a finite"):
+            sent(math.nan)
+
+    async def test_anything_but_a_sent_alert_is_refused_by_name(
+        self, trend_store: TrendStore
+    ) -> None:
+        with pytest.raises(TypeError, match=r"takes a SentAlert, got float -0.3"):
+            await trend_store.record_alert(PROPERTY_ID, "k", -0.3)  # type: ignore[arg-type]
+
+        assert await trend_store.sent_alerts(PROPERTY_ID) == {}
 
     def test_every_store_is_a_trend_store_and_an_insight_store(
         self, trend_store: TrendStore
@@ -223,7 +256,7 @@ class TestJSONFile:
         store = JSONFileInsightStore(path)
         await store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 40)])
         await store.save_analysis(make_record("analysis-1"))
-        await store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.3, "analysis-1")
+        await store.record_alert(PROPERTY_ID, "cta|colors|drop", sent(-0.3))
 
         content = json.loads(path.read_text(encoding="utf-8"))
 
@@ -251,17 +284,55 @@ class TestJSONFile:
         path = tmp_path / "button_insights.json"
         store = JSONFileInsightStore(path)
         await store.save_analysis(make_record("analysis-1"))
-        await store.record_alert(PROPERTY_ID, "cta|colors|drop", -0.3, "analysis-1")
+        await store.record_alert(PROPERTY_ID, "cta|colors|drop", sent(-0.3))
         content = json.loads(path.read_text(encoding="utf-8"))
         (entry,) = content["alerts"]
-        damaged = ["oops", None, True, 10**400, "NaN"]
+        damaged = (
+            [
+                {"relative_change": value}
+                for value in ("oops", None, True, 10**400, "NaN")
+            ]
+            + [
+                {"span": value}
+                for value in (
+                    "2024-05-01",
+                    {"start": "2024-05-14"},
+                    {"start": 1, "end": 2},
+                )
+            ]
+            + [
+                {"span": {"start": "2024-05-14", "end": "2024-05-01"}},
+                {"analysis_id": 7},
+                {"previous_rate": -0.06},
+                {"previous_rate": "oops"},
+            ]
+        )
         content["alerts"] = [
-            {**entry, "alert_key": f"key{i}", "relative_change": value}
-            for i, value in enumerate(damaged)
+            {**entry, "alert_key": f"key{i}", **change}
+            for i, change in enumerate(damaged)
         ] + [entry]
         path.write_text(json.dumps(content), encoding="utf-8")
 
-        assert await store.sent_alerts(PROPERTY_ID) == {"cta|colors|drop": -0.3}
+        assert await store.sent_alerts(PROPERTY_ID) == {"cta|colors|drop": sent(-0.3)}
+
+    async def test_an_alert_recorded_before_spans_reads_without_them(
+        self, tmp_path: Path, make_record: Callable[..., AnalysisRecord]
+    ) -> None:
+        path = tmp_path / "button_insights.json"
+        store = JSONFileInsightStore(path)
+        await store.record_alert(PROPERTY_ID, "cta|colors|drop", sent(-0.3))
+        content = json.loads(path.read_text(encoding="utf-8"))
+        assert content["alerts"][0]["span"] == {
+            "start": "2024-05-01",
+            "end": "2024-05-14",
+        }
+        assert content["alerts"][0]["previous_rate"] == 0.06
+        del content["alerts"][0]["span"], content["alerts"][0]["previous_rate"]
+        path.write_text(json.dumps(content), encoding="utf-8")
+
+        assert await store.sent_alerts(PROPERTY_ID) == {
+            "cta|colors|drop": SentAlert(relative_change=-0.3, analysis_id="a-1")
+        }
 
     async def test_a_file_from_before_trends_reads_as_having_no_history(
         self, tmp_path: Path
@@ -312,12 +383,57 @@ class TestSQLSchema:
             assert await new_store.schema_version() == sql.SCHEMA_VERSION
             assert await new_store.get_analysis("analysis-1") == record
             await new_store.save_daily(PROPERTY_ID, [row(RESTATED_DAY, 95)])
-            await new_store.record_alert(PROPERTY_ID, "k", -0.3, "analysis-1")
+            await new_store.record_alert(PROPERTY_ID, "k", sent(-0.3))
+            assert await new_store.sent_alerts(PROPERTY_ID) == {"k": sent(-0.3)}
 
         assert {"daily_metrics", "alerts"} <= table_names(database_url)
         # One stamp per version: created at 1, then each upgrade step.
         assert count_rows(database_url, "schema_version") == sql.SCHEMA_VERSION
         assert count_rows(database_url, "daily_metrics") == 1
+
+    async def test_a_version_3_database_keeps_its_alerts_with_unknown_days(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        with monkeypatch.context() as patch:
+            patch.setattr(sql, "SCHEMA_VERSION", 3)
+            async with SQLInsightStore(database_url) as old_store:
+                assert await old_store.schema_version() == 3
+        engine = sa.create_engine(database_url)
+        try:
+            with engine.begin() as connection:  # the alerts table of version 3
+                connection.execute(sa.text("DROP TABLE alerts"))
+                connection.execute(
+                    sa.text(
+                        "CREATE TABLE alerts (property_id VARCHAR NOT NULL, "
+                        "alert_key VARCHAR NOT NULL, relative_change FLOAT NOT NULL, "
+                        "analysis_id VARCHAR NOT NULL, alerted_at TIMESTAMP NOT NULL, "
+                        "PRIMARY KEY (property_id, alert_key))"
+                    )
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO alerts VALUES "
+                        "(:property, 'cta|colors|drop', -0.3, 'a-1', :now)"
+                    ),
+                    {
+                        "property": PROPERTY_ID,
+                        "now": datetime.datetime(
+                            2024, 5, 8, tzinfo=datetime.timezone.utc
+                        ),
+                    },
+                )
+        finally:
+            engine.dispose()
+
+        async with SQLInsightStore(database_url) as new_store:
+            assert await new_store.schema_version() == 4
+            assert await new_store.sent_alerts(PROPERTY_ID) == {
+                "cta|colors|drop": SentAlert(relative_change=-0.3, analysis_id="a-1")
+            }
+            await new_store.record_alert(PROPERTY_ID, "cta|colors|drop", sent(-0.4))
+            assert await new_store.sent_alerts(PROPERTY_ID) == {
+                "cta|colors|drop": sent(-0.4)
+            }
 
     async def test_a_new_database_is_created_at_the_current_version_with_trends(
         self, sql_store: SQLInsightStore, database_url: str

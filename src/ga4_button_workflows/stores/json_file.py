@@ -26,12 +26,15 @@ trends and the change alerts sent::
       ],
       "alerts": [
         {"property_id": "...", "alert_key": "cta|colors|drop",
-         "relative_change": -0.3, "analysis_id": "...", "alerted_at": "..."}
+         "relative_change": -0.3, "analysis_id": "...", "previous_rate": 0.06,
+         "span": {"start": "2024-04-24", "end": "2024-05-07"},
+         "alerted_at": "..."}
       ]
     }
 
 ``daily`` and ``alerts`` were added without changing ``store_version``: a file
-without them reads as having none. A daily row is keyed by property, date,
+without them reads as having none, and an alert without ``previous_rate`` and
+``span`` as one recorded before they were kept. A daily row is keyed by property, date,
 button and variant, and a restated day replaces the row it had.
 
 A file written by the original application (just an insights document) is read
@@ -57,8 +60,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import cattrs
+
 from ga4_button_workflows.converter import make_cattrs_converter
-from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period, SentAlert
+from ga4_button_workflows.stores._sent import checked_sent_alert
 
 __all__ = ["DEFAULT_PATH", "JSONFileInsightStore"]
 
@@ -183,27 +189,22 @@ class JSONFileInsightStore:
         ]
         return sorted(rows, key=lambda row: (row.date, row.button, row.variant))
 
-    async def sent_alerts(self, property_id: str) -> dict[str, float]:
+    async def sent_alerts(self, property_id: str) -> dict[str, SentAlert]:
         """See :class:`~ga4_button_workflows.ports.TrendStore`."""
         content = await asyncio.to_thread(self._read_locked)
-        # A hand-edited record that is not a finite number is left out, so it
-        # never silences an alert.
-        return {
-            entry["alert_key"]: float(change)
-            for entry in content["alerts"]
-            if entry.get("property_id") == property_id
-            and _finite_number(change := entry.get("relative_change"))
-        }
+        sent = {}
+        for entry in content["alerts"]:
+            if entry.get("property_id") != property_id:
+                continue
+            record = self._sent_alert(entry)
+            if record is not None and isinstance(key := entry.get("alert_key"), str):
+                sent[key] = record
+        return sent
 
-    async def record_alert(
-        self, property_id: str, key: str, relative_change: float, analysis_id: str
-    ) -> None:
+    async def record_alert(self, property_id: str, key: str, sent: SentAlert) -> None:
         """See :class:`~ga4_button_workflows.ports.TrendStore`."""
-        if not math.isfinite(relative_change):
-            raise ValueError(f"relative_change must be finite, got {relative_change!r}")
-        await asyncio.to_thread(
-            self._record_alert, property_id, key, relative_change, analysis_id
-        )
+        checked = checked_sent_alert(sent)
+        await asyncio.to_thread(self._record_alert, property_id, key, checked)
 
     # --- Blocking work, run in worker threads ---------------------------------
 
@@ -267,14 +268,11 @@ class JSONFileInsightStore:
             )
             self._write(content)
 
-    def _record_alert(
-        self, property_id: str, key: str, relative_change: float, analysis_id: str
-    ) -> None:
+    def _record_alert(self, property_id: str, key: str, sent: SentAlert) -> None:
         entry = {
             "property_id": property_id,
             "alert_key": key,
-            "relative_change": relative_change,
-            "analysis_id": analysis_id,
+            **self._converter.unstructure(sent),
             "alerted_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         }
         with self._lock:
@@ -373,6 +371,22 @@ class JSONFileInsightStore:
 
     def _record(self, plain: dict[str, Any]) -> AnalysisRecord:
         return self._converter.structure(plain, AnalysisRecord)
+
+    def _sent_alert(self, entry: dict[str, Any]) -> SentAlert | None:
+        """The alert an entry records, or None when it is damaged.
+
+        A hand-edited or damaged record (a relative change that is not a
+        finite number, an analysis ID that is not text, a span that is not two
+        dates) is left out, so it never silences an alert.
+        """
+        if not _finite_number(entry.get("relative_change")) or not isinstance(
+            entry.get("analysis_id"), str
+        ):
+            return None
+        try:
+            return self._converter.structure(entry, SentAlert)
+        except (cattrs.BaseValidationError, TypeError, ValueError):
+            return None
 
 
 def _save_order(plain: dict[str, Any]) -> tuple[datetime.datetime, str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import math
 from collections.abc import Sequence
 
-from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period
+from ga4_button_workflows.models import AnalysisRecord, DailyCounts, Period, SentAlert
+from ga4_button_workflows.stores._sent import checked_sent_alert
 
 __all__ = ["MemoryInsightStore"]
 
@@ -24,7 +24,7 @@ class MemoryInsightStore:
         self._analyses: dict[str, AnalysisRecord] = {}
         self._deliveries: set[tuple[str, str]] = set()
         self._daily: dict[tuple[str, datetime.date, str, str], DailyCounts] = {}
-        self._alerts: dict[str, dict[str, tuple[float, str]]] = {}
+        self._alerts: dict[str, dict[str, SentAlert]] = {}
         self._lock = asyncio.Lock()
         self.save_calls = 0
         """How many times :meth:`save_analysis` ran, retries included."""
@@ -92,17 +92,12 @@ class MemoryInsightStore:
             if key[0] == property_id and start <= key[1] <= end
         ]
 
-    async def sent_alerts(self, property_id: str) -> dict[str, float]:
+    async def sent_alerts(self, property_id: str) -> dict[str, SentAlert]:
         """See :class:`~ga4_button_workflows.ports.TrendStore`."""
-        alerts = self._alerts.get(property_id, {})
-        return {key: change for key, (change, _) in alerts.items()}
+        return dict(self._alerts.get(property_id, {}))
 
-    async def record_alert(
-        self, property_id: str, key: str, relative_change: float, analysis_id: str
-    ) -> None:
+    async def record_alert(self, property_id: str, key: str, sent: SentAlert) -> None:
         """See :class:`~ga4_button_workflows.ports.TrendStore`."""
-        if not math.isfinite(relative_change):
-            raise ValueError(f"relative_change must be finite, got {relative_change!r}")
+        checked = checked_sent_alert(sent)
         async with self._lock:
-            alerts = self._alerts.setdefault(property_id, {})
-            alerts[key] = (relative_change, analysis_id)
+            self._alerts.setdefault(property_id, {})[key] = checked

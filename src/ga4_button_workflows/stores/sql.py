@@ -16,7 +16,7 @@ Six tables:
     A restated day replaces its row.
 ``alerts``
     One row per property and change-alert key: the relative change last
-    alerted and the analysis that alerted it.
+    alerted, the days its comparison spanned and the analysis that alerted it.
 
 Tables are created on first use and upgraded in place when a newer version of
 the library changes them. To change the schema: edit the table definitions
@@ -35,7 +35,6 @@ import asyncio
 import contextlib
 import datetime
 import json
-import math
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -61,17 +60,22 @@ from ga4_button_workflows.models import (
     ButtonInsights,
     DailyCounts,
     Period,
+    SentAlert,
 )
+from ga4_button_workflows.stores._sent import checked_sent_alert
 
 __all__ = ["DEFAULT_URL", "SCHEMA_VERSION", "ButtonHistoryPoint", "SQLInsightStore"]
 
 DEFAULT_URL = "sqlite:///button_insights.db"
 """Where :class:`SQLInsightStore` keeps its data unless told otherwise."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this version of the library writes.
 
-Version 2 added the ``daily_metrics`` and ``alerts`` tables.
+Version 2 added the ``daily_metrics`` and ``alerts`` tables, version 3 made
+counts 64-bit on PostgreSQL, version 4 added the rate before an alerted change
+and the days of its comparison (``alerts.previous_rate``, ``span_start`` and
+``span_end``).
 """
 
 _SUPPORTED_DIALECTS = ("sqlite", "postgresql")
@@ -166,6 +170,11 @@ alerts_table = sa.Table(
     sa.Column("alert_key", sa.String, primary_key=True),
     sa.Column("relative_change", sa.Float, nullable=False),
     sa.Column("analysis_id", sa.String, nullable=False),
+    # NULL in alerts recorded before version 4: their rate before the change
+    # and their days are unknown.
+    sa.Column("previous_rate", sa.Float, nullable=True),
+    sa.Column("span_start", sa.Date, nullable=True),
+    sa.Column("span_end", sa.Date, nullable=True),
     sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -205,9 +214,27 @@ def _widen_counts(connection: Connection) -> None:
             )
 
 
+def _add_alert_spans(connection: Connection) -> None:
+    # A database upgraded from version 1 got the alerts table, these columns
+    # included, from the definitions above in step 2.
+    present = {
+        column["name"] for column in sa.inspect(connection).get_columns("alerts")
+    }
+    for column, kind in (
+        ("previous_rate", "DOUBLE PRECISION"),
+        ("span_start", "DATE"),
+        ("span_end", "DATE"),
+    ):
+        if column not in present:
+            connection.execute(
+                sa.text(f"ALTER TABLE alerts ADD COLUMN {column} {kind}")
+            )
+
+
 _UPGRADES: dict[int, Callable[[Connection], None]] = {
     2: _add_trend_tables,
     3: _widen_counts,
+    4: _add_alert_spans,
 }
 """``_UPGRADES[n]`` takes an existing database from version ``n - 1`` to ``n``."""
 
@@ -426,24 +453,38 @@ class SQLInsightStore:
         rows = await asyncio.to_thread(self._fetch_all, query)
         return [_daily_counts(row) for row in rows]
 
-    async def sent_alerts(self, property_id: str) -> dict[str, float]:
+    async def sent_alerts(self, property_id: str) -> dict[str, SentAlert]:
         """See :class:`~ga4_button_workflows.ports.TrendStore`."""
         alerts = alerts_table.c
-        query = sa.select(alerts.alert_key, alerts.relative_change).where(
-            alerts.property_id == property_id
-        )
+        query = sa.select(
+            alerts.alert_key,
+            alerts.relative_change,
+            alerts.analysis_id,
+            alerts.previous_rate,
+            alerts.span_start,
+            alerts.span_end,
+        ).where(alerts.property_id == property_id)
         rows = await asyncio.to_thread(self._fetch_all, query)
-        return {row["alert_key"]: float(row["relative_change"]) for row in rows}
+        sent = {}
+        for row in rows:
+            previous_rate = row["previous_rate"]
+            try:
+                sent[row["alert_key"]] = SentAlert(
+                    relative_change=float(row["relative_change"]),
+                    analysis_id=row["analysis_id"],
+                    previous_rate=None
+                    if previous_rate is None
+                    else float(previous_rate),
+                    span=_period(row["span_start"], row["span_end"]),
+                )
+            except ValueError:  # a damaged row is left out: it never silences
+                continue
+        return sent
 
-    async def record_alert(
-        self, property_id: str, key: str, relative_change: float, analysis_id: str
-    ) -> None:
+    async def record_alert(self, property_id: str, key: str, sent: SentAlert) -> None:
         """See :class:`~ga4_button_workflows.ports.TrendStore`."""
-        if not math.isfinite(relative_change):
-            raise ValueError(f"relative_change must be finite, got {relative_change!r}")
-        await asyncio.to_thread(
-            self._record_alert, property_id, key, relative_change, analysis_id
-        )
+        checked = checked_sent_alert(sent)
+        await asyncio.to_thread(self._record_alert, property_id, key, checked)
 
     async def schema_version(self) -> int:
         """Return the schema version recorded in the database."""
@@ -565,22 +606,31 @@ class SQLInsightStore:
         with _write_transaction(engine) as connection:
             connection.execute(upsert, list(fresh.values()))
 
-    def _record_alert(
-        self, property_id: str, key: str, relative_change: float, analysis_id: str
-    ) -> None:
+    def _record_alert(self, property_id: str, key: str, sent: SentAlert) -> None:
         engine = self._ready_engine()
+        span = sent.span
         insert = _insert(engine, alerts_table).values(
             property_id=property_id,
             alert_key=_storable(key),
-            relative_change=relative_change,
-            analysis_id=analysis_id,
+            relative_change=sent.relative_change,
+            analysis_id=sent.analysis_id,
+            previous_rate=sent.previous_rate,
+            span_start=None if span is None else span.start,
+            span_end=None if span is None else span.end,
             alerted_at=datetime.datetime.now(datetime.timezone.utc),
         )
         upsert = insert.on_conflict_do_update(
             index_elements=[alerts_table.c.property_id, alerts_table.c.alert_key],
             set_={
                 name: insert.excluded[name]
-                for name in ("relative_change", "analysis_id", "alerted_at")
+                for name in (
+                    "relative_change",
+                    "analysis_id",
+                    "previous_rate",
+                    "span_start",
+                    "span_end",
+                    "alerted_at",
+                )
             },
         )
         with _write_transaction(engine) as connection:
