@@ -18,6 +18,11 @@ from temporalio.exceptions import ApplicationError
 
 from ga4_button_workflows.models import EventSchema, validate_property_id
 from ga4_button_workflows.schemas import ORIGINAL_LANDING_PAGE
+from ga4_button_workflows.sources._ga4_rows import (
+    DURATION_METRIC_TYPES,
+    METRIC_TYPE_NAMES,
+    UNITLESS_METRIC_TYPES,
+)
 from ga4_button_workflows.sources.ga4 import GA4DataSource
 
 __all__ = [
@@ -31,28 +36,7 @@ __all__ = [
 
 _CUSTOM_PREFIX = "customEvent:"
 _WHERE_DEFINITIONS_ARE = "Admin > Data display > Custom definitions"
-_METRIC_TYPE_NAMES = {
-    0: "METRIC_TYPE_UNSPECIFIED",
-    1: "TYPE_INTEGER",
-    2: "TYPE_FLOAT",
-    4: "TYPE_SECONDS",
-    5: "TYPE_MILLISECONDS",
-    6: "TYPE_MINUTES",
-    7: "TYPE_HOURS",
-    8: "TYPE_STANDARD",
-    9: "TYPE_CURRENCY",
-    10: "TYPE_FEET",
-    11: "TYPE_MILES",
-    12: "TYPE_METERS",
-    13: "TYPE_KILOMETERS",
-}
-_TIME_TYPES = frozenset(
-    {"TYPE_MILLISECONDS", "TYPE_SECONDS", "TYPE_MINUTES", "TYPE_HOURS"}
-)
-_UNITLESS_TYPES = frozenset(
-    {"METRIC_TYPE_UNSPECIFIED", "TYPE_INTEGER", "TYPE_FLOAT", "TYPE_STANDARD"}
-)
-_READABLE_DURATION_TYPES = _TIME_TYPES | _UNITLESS_TYPES
+_READABLE_DURATION_TYPES = DURATION_METRIC_TYPES.keys() | UNITLESS_METRIC_TYPES
 
 
 class PreflightError(ValueError):
@@ -158,7 +142,7 @@ def check_metadata(
     """
     dimensions = {item.api_name for item in metadata.dimensions}
     metric_types = {
-        item.api_name: _METRIC_TYPE_NAMES.get(int(item.type_), "TYPE_STANDARD")
+        item.api_name: METRIC_TYPE_NAMES.get(int(item.type_), "TYPE_STANDARD")
         for item in metadata.metrics
     }
     wanted_dimensions, wanted_metrics = required_fields(schema)
@@ -264,7 +248,7 @@ def _warnings(schema: EventSchema, metric_types: dict[str, str]) -> Iterable[str
     if duration is None or duration not in metric_types:
         return
     metric_type = metric_types[duration]
-    if metric_type in _UNITLESS_TYPES:
+    if metric_type in UNITLESS_METRIC_TYPES:
         yield (
             f"{duration} is registered with the type {metric_type}, not a time "
             "unit; its values are read as milliseconds, as the page sends them"

@@ -25,90 +25,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ga4_button_workflows.models import (
-    ButtonInsights,
-    ButtonMetrics,
-    Period,
-    Recommendation,
-)
-from ga4_button_workflows.stats import Interval
-
-HOSTILE_BUTTON = "<!channel> <script>alert(1)</script>"
-"""A button name a visitor could make GA4 report; it must never run or ping."""
+from _documents import HOSTILE_BUTTON, make_insights
+from ga4_button_workflows.models import ButtonInsights
 
 SMTP_USER = "reporter"
 SMTP_PASSWORD = "correct horse battery staple"
-
-
-def make_insights() -> ButtonInsights:
-    """A realistic document with two buttons, one of them with a hostile name."""
-    cta = ButtonMetrics(
-        button="cta",
-        variant="colors",
-        exposed_users=1200,
-        exposure_events=1530,
-        clicking_users=84,
-        click_events=97,
-        hovering_users=310,
-        hover_events=428,
-        click_through_rate=0.07,
-        click_through_interval=Interval(0.0567, 0.0861),
-        hover_to_click_rate=84 / 310,
-        mean_hover_duration_ms=812.5,
-        engagement_score=0.61,
-        enough_data=True,
-    )
-    hostile = ButtonMetrics(
-        button=HOSTILE_BUTTON,
-        variant="original",
-        exposed_users=1100,
-        exposure_events=1390,
-        clicking_users=22,
-        click_events=25,
-        hovering_users=140,
-        hover_events=190,
-        click_through_rate=0.02,
-        click_through_interval=Interval(0.0132, 0.0301),
-        hover_to_click_rate=22 / 140,
-        mean_hover_duration_ms=None,
-        engagement_score=0.18,
-        enough_data=True,
-    )
-    details = (
-        Recommendation(
-            kind="significant_winner",
-            text="✅ cta on colors beats the control: CTR 7.0% vs 5.0%",
-            button="cta",
-            variant="colors",
-            evidence={"relative_lift": 0.4, "adjusted_p_value": 0.012},
-        ),
-        Recommendation(
-            kind="needs_improvement",
-            text=f"⚠️ {HOSTILE_BUTTON} on original has the lowest CTR (2.0%)",
-            button=HOSTILE_BUTTON,
-            variant="original",
-            evidence={"click_through_rate": 0.02, "button": HOSTILE_BUTTON},
-        ),
-    )
-    return ButtonInsights(
-        timestamp=datetime.datetime(2024, 5, 8, 6, 0, tzinfo=datetime.timezone.utc),
-        best_performing_button="cta on colors",
-        worst_performing_button=f"{HOSTILE_BUTTON} on original",
-        most_engaging_variant="colors",
-        recommendations=tuple(detail.text for detail in details),
-        performance_summary={
-            "total_buttons_analyzed": 2,
-            "average_engagement_score": 0.395,
-            "most_clicked_button": "cta",
-        },
-        property_id="123456789",
-        period=Period(datetime.date(2024, 5, 1), datetime.date(2024, 5, 7)),
-        most_engaging_variant_probability=0.83,
-        buttons=(cta, hostile),
-        recommendation_details=details,
-        caveats=(f"GA4 withheld rows for {HOSTILE_BUTTON} (thresholding)",),
-        schema_name="original_landing_page",
-    )
 
 
 @pytest.fixture

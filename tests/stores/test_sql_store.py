@@ -149,7 +149,7 @@ class TestQueries:
         assert [point.clicking_users for point in history] == [84, 96]
         assert [point.period for point in history] == [WEEK_1, WEEK_2]
         assert history[1].click_through_rate == pytest.approx(0.08)
-        assert history[1].click_through_rate_lower == pytest.approx(0.064)
+        assert history[1].click_through_rate_lower == pytest.approx(0.06596, abs=1e-5)
         assert history[0].saved_at == at(7)
         assert [point.analysis_id for point in newest_only] == ["week-2"]
         assert await sql_store.button_history(OTHER_PROPERTY_ID, "cta") == []

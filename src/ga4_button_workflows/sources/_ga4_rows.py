@@ -41,6 +41,7 @@ __all__ = [
     "MAX_DAILY_ENTRIES",
     "METRIC_TYPE_NAMES",
     "OTHER",
+    "UNITLESS_METRIC_TYPES",
     "DailyCountsFolder",
     "PageSummary",
     "QuotaSnapshot",
@@ -85,7 +86,7 @@ DURATION_METRIC_TYPES: Mapping[str, float] = {
 }
 """Duration metric types and the factor that turns a value into milliseconds."""
 
-_UNITLESS_TYPES = frozenset(
+UNITLESS_METRIC_TYPES = frozenset(
     {"METRIC_TYPE_UNSPECIFIED", "TYPE_INTEGER", "TYPE_FLOAT", "TYPE_STANDARD"}
 )
 """Types a duration metric may carry when it was registered without a unit; the
@@ -344,7 +345,7 @@ def _duration_factor(metric: str, metric_type: str) -> float:
     factor = DURATION_METRIC_TYPES.get(metric_type)
     if factor is not None:
         return factor
-    if metric_type in _UNITLESS_TYPES:
+    if metric_type in UNITLESS_METRIC_TYPES:
         return 1.0
     raise GA4DataError(
         f"the duration metric {metric} has the type {metric_type}, which is not a "
