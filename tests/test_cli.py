@@ -161,6 +161,25 @@ def test_unknown_store_url_is_a_configuration_error() -> None:
     assert "mongodb://x" in result.stderr
 
 
+def test_insights_from_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.db"
+
+    result = _ga4_buttons("insights", "--store", f"sqlite:///{missing}")
+
+    assert result.returncode == 1, result.stderr
+    assert f"there is no SQLite database at {missing}" in result.stderr
+    assert not missing.exists()
+
+
+def test_insights_refuses_a_measurement_id() -> None:
+    result = _ga4_buttons(
+        "insights", "--store", "memory:", "--property-id", "G-JHSVNWL6QH"
+    )
+
+    assert result.returncode == 3, result.stderr
+    assert "Admin > Property settings" in result.stderr
+
+
 def test_a_slack_webhook_without_httpx_names_the_extra_once(tmp_path: Path) -> None:
     # A stand-in that fails to import, as httpx does where it is not installed.
     (tmp_path / "httpx").mkdir()

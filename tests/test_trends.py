@@ -39,6 +39,7 @@ from ga4_button_workflows.trends import (
     ChangeDirection,
     ChangeFinding,
     TrendConfig,
+    TrendPoint,
     alert_key,
     alerts_to_send,
     baseline_for,
@@ -1241,7 +1242,7 @@ class TestShownInTheInsights:
         text = render_text(insights)
 
         assert f"Changes since {PREVIOUS}:" in text
-        assert "  ALERT cta on colors: CTR 6.0% -> 4.2% (-30%" in text
+        assert "  ALERT-SIZED cta on colors: CTR 6.0% -> 4.2% (-30%" in text
         assert "No significant" not in text
 
     def test_a_comparison_that_found_nothing_says_so(self) -> None:
@@ -1258,6 +1259,19 @@ class TestShownInTheInsights:
         text = render_text(stored(CURRENT).insights)
 
         assert "since" not in text
+
+    def test_the_summary_gives_each_series_first_and_last_day_and_its_length(
+        self,
+    ) -> None:
+        one_day = daily_series([daily(day(3))], today=None)
+        two_days = daily_series([daily(day(3)), daily(day(4))], today=None)
+
+        def summary(trend: tuple[TrendPoint, ...]) -> str:
+            return render_text(attrs.evolve(stored(CURRENT).insights, trend=trend))
+
+        assert "(1 day)" in summary(one_day)
+        assert f"on {day(3)} -> " in summary(two_days)
+        assert "(2 days)" in summary(two_days)
 
     def test_the_document_carries_the_period_and_matches_its_schema(self) -> None:
         insights = attrs.evolve(

@@ -22,11 +22,13 @@ from ga4_button_workflows import (
     Period,
 )
 from ga4_button_workflows.aggregate import ReportBuilder
-from ga4_button_workflows.models import ChangeDirection
+from ga4_button_workflows.models import ButtonCounts, ChangeDirection
 from ga4_button_workflows.ports import FetchContext
+from ga4_button_workflows.render import render_text
 from ga4_button_workflows.schemas import ORIGINAL_LANDING_PAGE
 from ga4_button_workflows.stores.memory import MemoryInsightStore
 from ga4_button_workflows.testing.doubles import CallbackDataSource, RecordingNotifier
+from ga4_button_workflows.trends import comparable_series, previous_period_of
 
 DAY_1 = datetime.date(2026, 10, 1)
 DROP_FROM = DAY_1 + datetime.timedelta(days=21)  # the last 7 of 28 days
@@ -205,3 +207,56 @@ async def test_a_drop_that_recovered_and_came_back_is_alerted_again(
         (ChangeDirection.DROP, Period(weeks[3], weeks[3] + datetime.timedelta(6))),
     ]
     assert repeat.alerted.status is BranchStatus.ALREADY_DONE
+
+
+async def test_a_baseline_with_nothing_comparable_claims_no_comparison(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The previous period has only other buttons, or too few users."""
+
+    async def fetch(request: FetchRequest, context: FetchContext) -> ButtonReport:
+        report = _report(request)
+        return attrs.evolve(
+            report,
+            previous_period=previous_period_of(request.period),
+            previous_counts=(
+                ButtonCounts(
+                    button="retired",
+                    variant="original",
+                    exposed_users=5000,
+                    clicking_users=400,
+                ),
+                ButtonCounts(
+                    button="cta",
+                    variant="original",
+                    exposed_users=20,
+                    clicking_users=2,
+                ),
+            ),
+        )
+
+    plugin = ButtonAnalyticsPlugin(
+        source=CallbackDataSource(fetch), store=MemoryInsightStore()
+    )
+
+    outcome = await _analyse(dev_env.client, task_queue, plugin, DROP_FROM)
+
+    assert outcome.insights.changes == ()
+    assert outcome.insights.changes_since is None
+    assert "No significant click-through change" not in render_text(outcome.insights)
+
+
+def test_comparable_series_counts_those_with_enough_data_in_both_periods() -> None:
+    def counts(button: str, exposed: int, clicking: int) -> ButtonCounts:
+        return ButtonCounts(
+            button=button,
+            variant="original",
+            exposed_users=exposed,
+            clicking_users=clicking,
+        )
+
+    current = [counts("cta", 900, 60), counts("nav", 900, 60), counts("new", 900, 60)]
+    previous = [counts("cta", 900, 70), counts("nav", 20, 2), counts("old", 900, 60)]
+
+    assert comparable_series(current, previous) == 1
+    assert comparable_series(current, []) == 0

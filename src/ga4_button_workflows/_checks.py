@@ -1,35 +1,77 @@
-"""attrs validators shared by the configuration classes; messages name the field."""
+"""attrs validators shared by the models and configuration classes.
+
+Messages name the field, the value and, for counts, the button and variant
+they belong to. The errors are :class:`FieldTypeError` and
+:class:`FieldValueError`, plain ``TypeError`` and ``ValueError`` subclasses, so
+the fetch activity can tell a data source that built an invalid report (a bug
+that no retry mends) from a transient fault.
+"""
 
 from __future__ import annotations
 
+import datetime
 import math
 
 import attrs
 
 __all__ = [
+    "MAX_COUNT",
+    "FieldTypeError",
+    "FieldValueError",
     "count",
+    "day",
     "finite",
     "flag",
+    "ga4_count",
     "non_negative_finite",
     "open_unit",
+    "optional_ga4_count",
     "positive",
     "positive_finite",
+    "text",
 ]
 
+MAX_COUNT = 2**63 - 1
+"""The largest count GA4 reports: its counts are signed 64-bit integers."""
 
-def _whole(attribute: attrs.Attribute[int], value: object) -> int:
+
+class FieldTypeError(TypeError):
+    """A model or setting was given a value of the wrong kind."""
+
+
+class FieldValueError(ValueError):
+    """A model or setting was given a value it cannot hold."""
+
+
+def _where(instance: object) -> str:
+    """`` (in <Class> of <button> on <variant>[, <date>])`` for counts, else ``""``."""
+    button = getattr(instance, "button", None)
+    variant = getattr(instance, "variant", None)
+    if button is None and variant is None:
+        return ""
+    place = f"{button!r} on {variant!r}" if button is not None else repr(variant)
+    date = getattr(instance, "date", None)
+    if isinstance(date, datetime.date):
+        place += f", {date.isoformat()}"
+    return f" (in {type(instance).__name__} of {place})"
+
+
+def _whole(instance: object, attribute: attrs.Attribute[int], value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
+        raise FieldTypeError(
             f"{attribute.name} must be a whole number, got "
-            f"{type(value).__name__} {value!r}"
+            f"{type(value).__name__} {value!r}{_where(instance)}"
         )
     return value
 
 
-def _number(attribute: attrs.Attribute[float], value: object) -> float:
+def _number(
+    instance: object, attribute: attrs.Attribute[float], value: object
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"{attribute.name} must be a number, got {type(value).__name__} {value!r}"
+        raise FieldTypeError(
+            f"{attribute.name} must be a number, got {type(value).__name__} "
+            f"{value!r}{_where(instance)}"
         )
     try:
         return float(value)
@@ -38,52 +80,93 @@ def _number(attribute: attrs.Attribute[float], value: object) -> float:
 
 
 def count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if _whole(attribute, value) < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
+    if _whole(instance, attribute, value) < 0:
+        raise FieldValueError(
+            f"{attribute.name} must not be negative, got {value!r}{_where(instance)}"
+        )
+
+
+def ga4_count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not 0 <= _whole(instance, attribute, value) <= MAX_COUNT:
+        raise FieldValueError(
+            f"{attribute.name} must be a count from 0 to 2**63 - 1, got "
+            f"{value!r}{_where(instance)}"
+        )
+
+
+optional_ga4_count = attrs.validators.optional(ga4_count)
 
 
 def finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not math.isfinite(_number(attribute, value)):
-        raise ValueError(f"{attribute.name} must be a finite number, got {value!r}")
+    if not math.isfinite(_number(instance, attribute, value)):
+        raise FieldValueError(
+            f"{attribute.name} must be a finite number, got {value!r}{_where(instance)}"
+        )
 
 
 def non_negative_finite(
     instance: object, attribute: attrs.Attribute[float], value: float
 ) -> None:
-    number = _number(attribute, value)
+    number = _number(instance, attribute, value)
     if not (math.isfinite(number) and number >= 0.0):
-        raise ValueError(
-            f"{attribute.name} must be a finite, non-negative number, got {value!r}"
+        raise FieldValueError(
+            f"{attribute.name} must be a finite, non-negative number, got "
+            f"{value!r}{_where(instance)}"
         )
 
 
 def open_unit(
     instance: object, attribute: attrs.Attribute[float], value: float
 ) -> None:
-    if not 0.0 < _number(attribute, value) < 1.0:
-        raise ValueError(
+    if not 0.0 < _number(instance, attribute, value) < 1.0:
+        raise FieldValueError(
             f"{attribute.name} must be strictly between 0 and 1, got {value!r}"
         )
 
 
 def positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if _whole(attribute, value) < 1:
-        raise ValueError(f"{attribute.name} must be at least 1, got {value!r}")
+    if _whole(instance, attribute, value) < 1:
+        raise FieldValueError(f"{attribute.name} must be at least 1, got {value!r}")
 
 
 def positive_finite(
     instance: object, attribute: attrs.Attribute[float], value: float
 ) -> None:
-    number = _number(attribute, value)
+    number = _number(instance, attribute, value)
     if not (math.isfinite(number) and number > 0.0):
-        raise ValueError(
+        raise FieldValueError(
             f"{attribute.name} must be a finite number above 0, got {value!r}"
         )
 
 
 def flag(instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
     if not isinstance(value, bool):
-        raise TypeError(
+        raise FieldTypeError(
             f"{attribute.name} must be True or False, got "
             f"{type(value).__name__} {value!r}"
+        )
+
+
+def text(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise FieldTypeError(
+            f"{attribute.name} must be text (str), got {type(value).__name__} "
+            f"{value!r}{_where(instance)}"
+        )
+
+
+def day(
+    instance: object, attribute: attrs.Attribute[datetime.date], value: object
+) -> None:
+    if isinstance(value, datetime.datetime) or not isinstance(value, datetime.date):
+        hint = (
+            f"; use datetime.date.fromisoformat({value!r})"
+            if isinstance(value, str)
+            else "; use its .date()"
+            if isinstance(value, datetime.datetime)
+            else ""
+        )
+        raise FieldTypeError(
+            f"{attribute.name} must be a calendar day (datetime.date), got "
+            f"{type(value).__name__} {value!r}{_where(instance)}{hint}"
         )

@@ -17,8 +17,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from ga4_button_workflows import names
+from ga4_button_workflows._checks import FieldTypeError, FieldValueError
 from ga4_button_workflows._delivery import combined_failure
-from ga4_button_workflows.aggregate import normalise_report_names
+from ga4_button_workflows.aggregate import check_report, normalise_report_names
 from ga4_button_workflows.alerts import deliver_alerts
 from ga4_button_workflows.insights import generate_insights
 from ga4_button_workflows.metrics import compute_metrics
@@ -47,14 +48,19 @@ from ga4_button_workflows.ports import (
 from ga4_button_workflows.trends import (
     TrendConfig,
     baseline_for,
+    comparable_series,
     daily_series,
     period_over_period,
     previous_period_of,
 )
 
-__all__ = ["ButtonAnalyticsActivities"]
+__all__ = ["INVALID_REPORT", "ButtonAnalyticsActivities"]
 
 UNKNOWN_SOURCE = "UnknownDataSource"
+INVALID_REPORT = "InvalidReport"
+"""Error type of a data source's report that breaks the models' rules (a NaN or
+negative count, a day outside the period): non-retryable, since the same
+source builds the same report again."""
 NOTIFICATION_FAILED = "NotificationFailed"
 
 
@@ -82,13 +88,8 @@ class ButtonAnalyticsActivities:
         trend_config: TrendConfig | None = None,
         analysis_url: str | None = None,
     ) -> None:
-        if source is None or isinstance(source, ButtonDataSource):
-            self._sources: dict[str, ButtonDataSource] = (
-                {} if source is None else {"default": source}
-            )
-        else:
-            self._sources = dict(source)
-        self._store = store
+        self._sources = _checked_sources(source)
+        self._store = _checked_store(store)
         self._notifiers = as_notifiers(notifier)
         self._local_deliveries: set[tuple[str, str]] = set()
         self._trend_config = _checked_trend_config(trend_config)
@@ -124,8 +125,17 @@ class ButtonAnalyticsActivities:
                 "Resuming the GA4 fetch from attempt %d's checkpoint",
                 info.attempt - 1,
             )
+        try:
+            report = check_report(await source.fetch_report(request, context))
+        except (FieldTypeError, FieldValueError) as error:
+            raise ApplicationError(
+                f"the data source {type(source).__name__} built an invalid report: "
+                f"{error}. Fix the source: retrying would build the same report",
+                type=INVALID_REPORT,
+                non_retryable=True,
+            ) from error
         # A host's own source may hand over raw names; every output needs clean ones.
-        report = normalise_report_names(await source.fetch_report(request, context))
+        report = normalise_report_names(report)
         try:
             report = await self._with_history(report, request)
         except Exception as error:
@@ -187,7 +197,10 @@ class ButtonAnalyticsActivities:
         trend = daily_series(report.daily, today=today, config=self._trend_config)
         changes: tuple[ChangeFinding, ...] = ()
         changes_since = None
-        if report.previous_period is not None and report.previous_counts:
+        if report.previous_period is not None and comparable_series(
+            report.counts, report.previous_counts, config=self._trend_config
+        ):
+            # Only a comparison that was made can say "no significant change".
             changes_since = report.previous_period
             quality = report.quality
             changes = period_over_period(
@@ -402,3 +415,38 @@ def _checked_analysis_url(template: object) -> str | None:
             f"e.g. {example}"
         )
     return template
+
+
+def _checked_sources(given: object) -> dict[str, ButtonDataSource]:
+    """The sources by name, each checked to be a data source."""
+    if given is None:
+        return {}
+    named = (
+        dict(given)
+        if isinstance(given, Mapping) and not isinstance(given, ButtonDataSource)
+        else {"default": given}
+    )
+    sources: dict[str, ButtonDataSource] = {}
+    for name, candidate in named.items():
+        if not isinstance(candidate, ButtonDataSource):
+            raise TypeError(
+                "a data source needs an async fetch_report(request, context) "
+                f"method, got {type(candidate).__name__} {candidate!r}; use e.g. "
+                "ga4_button_workflows.sources.GA4DataSource(property_id=...)"
+            )
+        sources[str(name)] = candidate
+    return sources
+
+
+def _checked_store(store: object) -> InsightStore | None:
+    if store is None or isinstance(store, InsightStore):
+        return store
+    hint = (
+        f"; for a URL use ga4_button_workflows.stores.open_store({store!r})"
+        if isinstance(store, str)
+        else ""
+    )
+    raise TypeError(
+        "store must be an insight store (ga4_button_workflows.ports."
+        f"InsightStore), got {type(store).__name__} {store!r}{hint}"
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from ga4_button_workflows._checks import FieldTypeError, FieldValueError
 from ga4_button_workflows.models import (
     NOT_SET,
     PLACEHOLDER_VALUES,
@@ -38,6 +39,7 @@ __all__ = [
     "DailyBuilder",
     "ReportBuilder",
     "ReportCheckpoint",
+    "check_report",
     "largest_pairs",
     "normalise_dimension_value",
     "normalise_report_names",
@@ -90,6 +92,53 @@ def normalise_dimension_value(value: str | None) -> str:
         digest = hashlib.blake2b(cleaned.encode(), digest_size=4).hexdigest()
         cleaned = f"{cleaned[: MAX_NAME_CHARS - 10]}…#{digest}"
     return cleaned or NOT_SET
+
+
+def check_report(report: object) -> ButtonReport:
+    """Return ``report`` when it holds together; raise a clear error if not.
+
+    The models refuse a count that is not a whole number from 0 to 2**63 - 1
+    when they are built. This checks what spans the report: it is a
+    :class:`~ga4_button_workflows.models.ButtonReport`, its daily rows fall
+    within its period, and its previous period, when it has one, is the
+    equally long one just before.
+
+    Raises:
+        FieldTypeError: ``report`` is not a ``ButtonReport``.
+        FieldValueError: a day or the previous period does not fit the period.
+    """
+    if not isinstance(report, ButtonReport):
+        raise FieldTypeError(
+            f"a data source must return a ButtonReport, got "
+            f"{type(report).__name__} {report!r:.200}"
+        )
+    period = report.period
+    outside = [
+        row for row in report.daily if not period.start <= row.date <= period.end
+    ]
+    if outside:
+        first = outside[0]
+        raise FieldValueError(
+            f"{len(outside):,} daily rows fall outside the report's period {period}, "
+            f"the first for {first.button!r} on {first.variant!r} on "
+            f"{first.date.isoformat()}; report only the days of the period"
+        )
+    previous = report.previous_period
+    if previous is None:
+        if report.previous_counts:
+            raise FieldValueError(
+                "the report has previous_counts but no previous_period; set "
+                "previous_period to the period they cover"
+            )
+        return report
+    wanted_end = period.start - datetime.timedelta(days=1)
+    wanted = Period(wanted_end - datetime.timedelta(days=period.days - 1), wanted_end)
+    if previous != wanted:
+        raise FieldValueError(
+            f"previous_period {previous} is not the {period.days} days just before "
+            f"the period {period}; report {wanted}, or no previous period"
+        )
+    return report
 
 
 def normalise_report_names(report: ButtonReport) -> ButtonReport:

@@ -382,6 +382,20 @@ def _build_store(store_url: str | None, *, check: bool = True) -> InsightStore:
     return store
 
 
+def _missing_sqlite_file(store_url: str) -> Path | None:
+    """The file a ``sqlite:///`` URL names when it does not exist, else None.
+
+    Reading must not create an empty database as a side effect.
+    """
+    prefix = "sqlite:///"
+    if not store_url.startswith(prefix):
+        return None
+    path = Path(store_url.removeprefix(prefix).split("?", 1)[0])
+    if not str(path) or str(path) == ":memory:" or path.exists():
+        return None
+    return path
+
+
 async def _check_store(store: InsightStore, store_url: str) -> None:
     """Read once from the store, so a wrong URL fails before any analysis."""
     try:
@@ -1241,6 +1255,17 @@ def insights(
     store_url: str, property_id: str | None, analysis_id: str | None, as_json: bool
 ) -> None:
     """Show the latest (or a given) analysis from a store."""
+    if property_id is not None:
+        try:
+            property_id = validate_property_id(property_id)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+    missing = _missing_sqlite_file(store_url)
+    if missing is not None:
+        raise NothingFound(
+            f"there is no SQLite database at {missing}; run `ga4-buttons analyze "
+            f"--store {store_url}` first, or check the path"
+        )
     store = _build_store(store_url)
 
     async def read() -> Any:

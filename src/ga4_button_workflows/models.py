@@ -316,9 +316,9 @@ class EventSchema:
 class Period:
     """An inclusive range of the property's calendar days."""
 
-    start: datetime.date
+    start: datetime.date = attrs.field(validator=_checks.day)
     """First day analysed."""
-    end: datetime.date
+    end: datetime.date = attrs.field(validator=_checks.day)
     """Last day analysed, inclusive; never before ``start``."""
 
     def __attrs_post_init__(self) -> None:
@@ -418,11 +418,11 @@ class DataQuality:
 class VariantExposure:
     """Page-level exposure of one variant, for the sample-ratio check."""
 
-    variant: str
+    variant: str = attrs.field(validator=_checks.text)
     """The page variant."""
-    users: int
+    users: int = attrs.field(validator=_checks.ga4_count)
     """Users exposed to the variant over the whole period."""
-    events: int
+    events: int = attrs.field(validator=_checks.ga4_count)
     """Exposure events (e.g. ``page_view``)."""
 
 
@@ -430,27 +430,31 @@ class VariantExposure:
 class ButtonCounts:
     """Aggregated GA4 counts for one button on one page variant."""
 
-    button: str
+    button: str = attrs.field(validator=_checks.text)
     """The button, e.g. ``cta``."""
-    variant: str
+    variant: str = attrs.field(validator=_checks.text)
     """The page variant, e.g. ``colors``."""
-    exposed_users: int | None = None
+    exposed_users: int | None = attrs.field(
+        default=None, validator=_checks.optional_ga4_count
+    )
     """Users exposed to the button over the period; None without an exposure event."""
-    exposure_events: int = 0
+    exposure_events: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Exposure events."""
-    clicking_users: int = 0
+    clicking_users: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Users who clicked at least once."""
-    click_events: int = 0
+    click_events: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Click events."""
-    hovering_users: int = 0
+    hovering_users: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Users who hovered at least once."""
-    hover_events: int = 0
+    hover_events: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Hover events (hover starts, or hover ends when there is no start event)."""
-    success_events: int = 0
+    success_events: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Follow-up success events."""
-    hover_duration_total_ms: float = 0.0
+    hover_duration_total_ms: float = attrs.field(
+        default=0.0, validator=_checks.non_negative_finite
+    )
     """Sum of hover durations reported by the events that carry one, in ms."""
-    hover_duration_events: int = 0
+    hover_duration_events: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Events that carried a hover duration (hover ends and clicks)."""
 
 
@@ -461,19 +465,21 @@ class DailyCounts:
     User counts here are for that day alone: they are never added across days.
     """
 
-    date: datetime.date
+    date: datetime.date = attrs.field(validator=_checks.day)
     """The property's calendar day."""
-    button: str
+    button: str = attrs.field(validator=_checks.text)
     """The button."""
-    variant: str
+    variant: str = attrs.field(validator=_checks.text)
     """The page variant."""
-    exposed_users: int | None = None
+    exposed_users: int | None = attrs.field(
+        default=None, validator=_checks.optional_ga4_count
+    )
     """Users exposed that day; None without an exposure event."""
-    exposure_events: int = 0
+    exposure_events: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Exposure events that day."""
-    clicking_users: int = 0
+    clicking_users: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Users who clicked that day."""
-    click_events: int = 0
+    click_events: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Click events that day."""
 
 
@@ -776,8 +782,8 @@ class MetricsReport:
     changes: tuple[ChangeFinding, ...] = ()
     """Significant changes since the equally long previous period."""
     changes_since: Period | None = None
-    """The previous period the changes were looked for in; None when no
-    previous period was compared."""
+    """The previous period the changes were looked for in; None when nothing
+    was compared (no baseline, or no series with enough data in both)."""
 
 
 # --- Insights -------------------------------------------------------------------
@@ -846,8 +852,9 @@ class ButtonInsights:
     """Significant click-through changes since the equally long previous
     period, Holm-corrected."""
     changes_since: Period | None = None
-    """The previous period the changes were looked for in; None when no
-    previous period was compared (then an empty ``changes`` says nothing)."""
+    """The previous period the changes were looked for in; None when nothing
+    was compared: no baseline, or no button x variant with enough data in both
+    periods (then an empty ``changes`` says nothing)."""
 
 
 # --- Saving, notifying and the outcome -----------------------------------------

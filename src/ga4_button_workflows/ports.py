@@ -203,7 +203,19 @@ def as_notifiers(notifier: Notifier | Sequence[Notifier] | None) -> list[Notifie
     """Return ``notifier`` as a list, checking that channel names are unique."""
     if notifier is None:
         return []
-    notifiers = [notifier] if isinstance(notifier, Notifier) else list(notifier)
+    given: list[object] = (
+        list(notifier) if isinstance(notifier, (list, tuple)) else [notifier]
+    )
+    notifiers: list[Notifier] = []
+    for candidate in given:
+        if not isinstance(candidate, Notifier):
+            raise TypeError(
+                "a notifier needs a channel name and an async send(insights, *, "
+                f"analysis_id) method, got {type(candidate).__name__} "
+                f"{candidate!r}; build one, e.g. "
+                "ga4_button_workflows.notifiers.ConsoleNotifier()"
+            )
+        notifiers.append(candidate)
     channels = [n.channel for n in notifiers]
     duplicates = sorted({c for c in channels if channels.count(c) > 1})
     if duplicates:

@@ -211,7 +211,7 @@ def _trend_lines(insights: ButtonInsights) -> list[str]:
         since = insights.changes[0].previous_period
         lines += ["", f"Changes since {since}:"]
         lines.extend(
-            f"  {'ALERT ' if finding.alert else ''}{describe_change(finding)}"
+            f"  {'ALERT-SIZED ' if finding.alert else ''}{describe_change(finding)}"
             for finding in insights.changes
         )
     elif insights.changes_since is not None:
@@ -231,7 +231,7 @@ def _trend_lines(insights: ButtonInsights) -> list[str]:
             lines.append(
                 f"  {label}: {percent(first.click_through_rate)} on {first.date} -> "
                 f"{percent(last.click_through_rate)} on {last.date} "
-                f"({len(points)} days)"
+                f"({len(points)} day{'' if len(points) == 1 else 's'})"
             )
     return lines
 

@@ -65,6 +65,7 @@ from ga4_button_workflows.models import (
 from ga4_button_workflows.stats import (
     DEFAULT_MIN_SUCCESSES,
     DEFAULT_MIN_TRIALS,
+    ProportionComparison,
     PValueAdjustment,
     adjust_p_values,
     compare_proportions,
@@ -85,6 +86,7 @@ __all__ = [
     "alert_key",
     "alerts_to_send",
     "baseline_for",
+    "comparable_series",
     "daily_series",
     "describe_change",
     "period_over_period",
@@ -204,7 +206,14 @@ def daily_series(
     Returns:
         The points, sorted by button, variant and date.
     """
-    config = config or _DEFAULT_CONFIG
+    config = _checked_config(config)
+    if today is not None and (
+        isinstance(today, datetime.datetime) or not isinstance(today, datetime.date)
+    ):
+        raise TypeError(
+            f"today must be a datetime.date or None, got {type(today).__name__} "
+            f"{today!r}"
+        )
     series = _last_days(_complete_days(daily, today, config), config.max_days)
 
     ranked = sorted(series, key=lambda key: _volume_rank(key, series[key].values()))
@@ -373,23 +382,7 @@ def period_over_period(
     if not isinstance(flagged, bool):
         raise TypeError(f"flagged must be True or False, got {flagged!r}")
     _check_periods(current_period, previous_period)
-    before = {(counts.button, counts.variant): counts for counts in previous}
-    after = {(counts.button, counts.variant): counts for counts in current}
-
-    pending = []
-    for key in sorted(after.keys() & before.keys()):
-        old, new = before[key], after[key]
-        if not old.exposed_users or not new.exposed_users:
-            continue
-        result = compare_proportions(
-            _arm(old),
-            _arm(new),
-            confidence=config.confidence,
-            min_trials=config.min_trials,
-            min_successes=config.min_successes,
-        )
-        pending.append((old, new, result))
-
+    pending = _comparisons(current, previous, config)
     adjusted = adjust_p_values(
         [result.p_value if result.decision_allowed else None for *_, result in pending],
         PValueAdjustment.HOLM,
@@ -450,6 +443,46 @@ def period_over_period(
             )
         )
     return tuple(findings)
+
+
+def comparable_series(
+    current: Sequence[ButtonCounts],
+    previous: Sequence[ButtonCounts],
+    *,
+    config: TrendConfig | None = None,
+) -> int:
+    """Return how many button x variant series :func:`period_over_period` can test.
+
+    A series is tested when it has exposed users in both periods and passes the
+    data gates (``config.min_trials``, ``config.min_successes``). With none,
+    the absence of findings says nothing about change.
+    """
+    pending = _comparisons(current, previous, _checked_config(config))
+    return sum(result.decision_allowed for *_, result in pending)
+
+
+def _comparisons(
+    current: Sequence[ButtonCounts],
+    previous: Sequence[ButtonCounts],
+    config: TrendConfig,
+) -> list[tuple[ButtonCounts, ButtonCounts, ProportionComparison]]:
+    """Each series with exposed users in both periods, compared, by name."""
+    before = {(counts.button, counts.variant): counts for counts in previous}
+    after = {(counts.button, counts.variant): counts for counts in current}
+    pending = []
+    for key in sorted(after.keys() & before.keys()):
+        old, new = before[key], after[key]
+        if not old.exposed_users or not new.exposed_users:
+            continue
+        result = compare_proportions(
+            _arm(old),
+            _arm(new),
+            confidence=config.confidence,
+            min_trials=config.min_trials,
+            min_successes=config.min_successes,
+        )
+        pending.append((old, new, result))
+    return pending
 
 
 def _may_alert(counts: ButtonCounts) -> bool:
@@ -548,7 +581,7 @@ def alerts_to_send(
         ``(key, finding)`` pairs in the order of ``findings``; empty when
         nothing changed, or nothing changed more than already said.
     """
-    config = config or _DEFAULT_CONFIG
+    config = _checked_config(config)
     due: list[tuple[str, ChangeFinding]] = []
     seen: set[str] = set()
     for finding in findings:

@@ -718,7 +718,7 @@ class TestChangesOnTheDashboard:
         assert "Click-through changes since 2026-02-22 to 2026-02-28" in changes
         assert changes.count('class="rec tone-warn"') == 1
         assert changes.count('class="rec tone-good"') == 1
-        assert changes.count("Alerted") == 1
+        assert changes.count(">Alert-sized</span>") == 1
         assert "CTR 6.0% -&gt; 4.2% (-30%, 95% CI -40% to -20%" in changes
         assert XSS_BUTTON not in html
         assert "&lt;img src=x onerror=alert(1)&gt; on colors" in changes
@@ -736,7 +736,7 @@ class TestChangesOnTheDashboard:
             "No significant click-through change since 2026-02-22 to 2026-02-28."
             in html
         )
-        assert "Alerted" not in html
+        assert "Alert-sized" not in html
 
     async def test_without_a_previous_period_nothing_is_claimed(
         self, app: Flask, store: MemoryInsightStore, property_id: str

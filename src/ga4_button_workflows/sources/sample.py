@@ -59,6 +59,26 @@ class SampleDataSource:
         for name, value in (("daily", daily), ("previous_period", previous_period)):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be True or False, got {value!r}")
+        for name, number in (
+            ("seed", seed),
+            ("visitors_per_variant_per_day", visitors_per_variant_per_day),
+        ):
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise TypeError(
+                    f"{name} must be a whole number, got {type(number).__name__} "
+                    f"{number!r}"
+                )
+        if visitors_per_variant_per_day < 1:
+            raise ValueError(
+                "visitors_per_variant_per_day must be at least 1, got "
+                f"{visitors_per_variant_per_day!r}"
+            )
+        if not isinstance(schema, EventSchema):
+            raise TypeError(
+                f"schema must be an EventSchema, got {type(schema).__name__} "
+                f"{schema!r}; use a preset from ga4_button_workflows.schemas, e.g. "
+                "ORIGINAL_LANDING_PAGE"
+            )
         self._seed = seed
         self._visitors = visitors_per_variant_per_day
         self._schema = schema
