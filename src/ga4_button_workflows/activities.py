@@ -197,11 +197,7 @@ class ButtonAnalyticsActivities:
         trend = daily_series(report.daily, today=today, config=self._trend_config)
         changes: tuple[ChangeFinding, ...] = ()
         changes_since = None
-        if report.previous_period is not None and comparable_series(
-            report.counts, report.previous_counts, config=self._trend_config
-        ):
-            # Only a comparison that was made can say "no significant change".
-            changes_since = report.previous_period
+        if report.previous_period is not None and report.previous_counts:
             quality = report.quality
             changes = period_over_period(
                 report.counts,
@@ -211,6 +207,11 @@ class ButtonAnalyticsActivities:
                 config=self._trend_config,
                 flagged=quality.thresholded or quality.sampled or quality.other_row,
             )
+            # Only a comparison that was made can say "no significant change".
+            if changes or comparable_series(
+                report.counts, report.previous_counts, config=self._trend_config
+            ):
+                changes_since = report.previous_period
         return attrs.evolve(
             metrics, trend=trend, changes=changes, changes_since=changes_since
         )

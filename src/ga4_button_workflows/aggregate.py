@@ -31,6 +31,7 @@ from ga4_button_workflows.models import (
     Period,
     VariantExposure,
 )
+from ga4_button_workflows.trends import previous_period_of
 
 __all__ = [
     "DEFAULT_MAX_BUTTONS",
@@ -131,8 +132,7 @@ def check_report(report: object) -> ButtonReport:
                 "previous_period to the period they cover"
             )
         return report
-    wanted_end = period.start - datetime.timedelta(days=1)
-    wanted = Period(wanted_end - datetime.timedelta(days=period.days - 1), wanted_end)
+    wanted = previous_period_of(period)
     if previous != wanted:
         raise FieldValueError(
             f"previous_period {previous} is not the {period.days} days just before "
