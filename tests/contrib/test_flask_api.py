@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 import pytest
 from flask import Flask, redirect
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -786,6 +786,8 @@ class TestCharts:
         st.floats(-10, 10, allow_nan=False),
         st.floats(-10, 10, allow_nan=False),
     )
+    @example(0.0, 1.84e-09)  # a span too small to divide
+    @example(5.0, -1.84e-09)  # a bound a hair below a round tick
     def test_nice_ticks_cover_the_range_in_equal_steps(
         self, lower: float, upper: float
     ) -> None:

@@ -89,6 +89,10 @@ def _tick_label(value: float, *, signed: bool = False) -> str:
     return f"+{text}" if signed and number > 0 else text
 
 
+_SMALLEST_SPAN = 1e-6
+"""Narrower value ranges are widened: a millionth of a rate is not drawable."""
+
+
 def nice_ticks(lower: float, upper: float, *, count: int = 5) -> list[float]:
     """Round tick values covering ``[lower, upper]``, about ``count`` steps apart.
 
@@ -99,7 +103,7 @@ def nice_ticks(lower: float, upper: float, *, count: int = 5) -> list[float]:
         raise ValueError(f"tick bounds must be finite, got {lower!r}, {upper!r}")
     if upper < lower:
         lower, upper = upper, lower
-    if upper - lower < 1e-9:
+    if upper - lower < _SMALLEST_SPAN:
         # No visible span (or one too small to divide): widen it to something drawable.
         upper = lower + max(abs(lower), 0.01)
     raw_step = (upper - lower) / max(count, 1)
@@ -109,8 +113,10 @@ def nice_ticks(lower: float, upper: float, *, count: int = 5) -> list[float]:
         for factor in (1.0, 2.0, 2.5, 5.0, 10.0)
         if factor * magnitude >= raw_step
     )
-    first = math.floor(lower / step + 1e-9) * step
-    last = math.ceil(upper / step - 1e-9) * step
+    # The slack absorbs rounding error (0.3 / 0.1 is 2.9999999999999996), so
+    # it adds no tick; it is too small to leave a bound visibly uncovered.
+    first = math.floor(lower / step + 1e-12) * step
+    last = math.ceil(upper / step - 1e-12) * step
     steps = round((last - first) / step)
     return [round(first + index * step, 12) for index in range(steps + 1)]
 
