@@ -175,6 +175,22 @@ class TestOncePerFinding:
             "cta|colors|drop": pytest.approx(-0.4)
         }
 
+    async def test_a_rerun_of_one_analysis_over_restated_data_sends_the_growth(
+        self,
+    ) -> None:
+        """The same analysis ID (a re-triggered period) with a deeper drop."""
+        store = MemoryInsightStore()
+        recorder = Recorder("ops")
+
+        first = await deliver(findings_with_drop(0.7), store, [recorder])
+        restated = await deliver(findings_with_drop(0.6), store, [recorder])
+        repeated = await deliver(findings_with_drop(0.6), store, [recorder])
+
+        assert first == restated == ["cta|colors|drop"]
+        assert repeated == []
+        sizes = [alert.finding.relative_change for alert in recorder.alerts]
+        assert sizes == [pytest.approx(-0.3), pytest.approx(-0.4)]
+
     async def test_a_drop_that_recovered_and_came_back_is_alerted_again(
         self,
     ) -> None:
@@ -317,7 +333,7 @@ class TestFailures:
         assert len(steady.alerts) == 1
         assert len(flaky.alerts) == 1
         assert await store.has_delivery(
-            "analysis-1", alert_delivery_channel("cta|colors|drop", "steady")
+            "analysis-1", alert_delivery_channel(steady.alerts[0], "steady")
         )
 
     async def test_only_permanent_failures_make_the_error_non_retryable(

@@ -24,10 +24,16 @@ from ga4_button_workflows import (
     Period,
 )
 from ga4_button_workflows.activities import INVALID_REPORT, ButtonAnalyticsActivities
-from ga4_button_workflows.aggregate import check_report
-from ga4_button_workflows.models import ButtonCounts, DailyCounts, VariantExposure
+from ga4_button_workflows.aggregate import ReportBuilder, check_report
+from ga4_button_workflows.models import (
+    ButtonCounts,
+    DailyCounts,
+    DataQuality,
+    VariantExposure,
+)
 from ga4_button_workflows.notifiers import ConsoleNotifier
 from ga4_button_workflows.ports import FetchContext
+from ga4_button_workflows.schemas import ORIGINAL_LANDING_PAGE
 from ga4_button_workflows.sources import SampleDataSource
 from ga4_button_workflows.stores import MemoryInsightStore
 from ga4_button_workflows.trends import TrendConfig, alerts_to_send, daily_series
@@ -104,6 +110,47 @@ class TestModels:
             Period(value, datetime.date(2024, 8, 25))  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="calendar day"):
             DailyCounts(date=value, button="cta", variant="colors")  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("fields", "error", "message"),
+        [
+            (
+                {"period": "2026-11-01..2026-11-07"},
+                TypeError,
+                "period must be a Period",
+            ),
+            ({"daily": ({"date": "2026-11-01"},)}, TypeError, r"daily\[0\] must be"),
+            ({"counts": [{"button": "cta"}]}, TypeError, r"counts\[0\] must be a"),
+            ({"rows_read": -1}, ValueError, "rows_read must be a count"),
+            ({"pages_fetched": "x"}, TypeError, "pages_fetched must be a whole"),
+            ({"time_zone": 7}, TypeError, "IANA name"),
+            (
+                {"quality": {"sampled": True}},
+                TypeError,
+                "quality must be a DataQuality",
+            ),
+        ],
+    )
+    def test_a_report_names_the_field_that_does_not_fit(
+        self, fields: dict[str, Any], error: type[Exception], message: str
+    ) -> None:
+        with pytest.raises(error, match=message):
+            report(**fields)
+
+    @pytest.mark.parametrize(
+        ("fields", "message"),
+        [
+            ({"dropped_buttons": -1}, "dropped_buttons must be a count"),
+            ({"sampling_ratio": 1.5}, "share from 0 to 1, got 1.5"),
+            ({"sampled": "yes"}, "sampled must be True or False"),
+            ({"notes": ("fine", 3)}, r"notes\[1\] must be a str"),
+        ],
+    )
+    def test_data_quality_names_the_field_that_does_not_fit(
+        self, fields: dict[str, Any], message: str
+    ) -> None:
+        with pytest.raises((TypeError, ValueError), match=message):
+            DataQuality(**fields)
 
     def test_largest_real_counts_are_accepted(self) -> None:
         counts = ButtonCounts(
@@ -205,6 +252,48 @@ def a_dict(request: FetchRequest) -> object:
     return {"counts": [{"button": "cta", "clicks": 5}]}
 
 
+def folded_row(**row: Any) -> Callable[[FetchRequest], object]:
+    def build(request: FetchRequest) -> object:
+        builder = ReportBuilder(
+            ORIGINAL_LANDING_PAGE,
+            property_id=request.property_id,
+            period=request.period,
+        )
+        builder.add_row(
+            **{
+                "event_name": "cta_click",
+                "button": "cta",
+                "variant": "original",
+                "event_count": 5,
+                "users": 4,
+                **row,
+            }
+        )
+        return builder.build()
+
+    return build
+
+
+def another_period(request: FetchRequest) -> object:
+    return report(period=Period(datetime.date(2025, 1, 1), datetime.date(2025, 1, 7)))
+
+
+def another_property(request: FetchRequest) -> object:
+    return report(period=request.period, property_id="999999999")
+
+
+def a_button_twice(request: FetchRequest) -> object:
+    return report(period=request.period, counts=report().counts * 2)
+
+
+def an_unknown_time_zone(request: FetchRequest) -> object:
+    return report(period=request.period, time_zone="Mars/Olympus")
+
+
+def a_nan_sampling_ratio(request: FetchRequest) -> object:
+    return report(period=request.period, quality=DataQuality(sampling_ratio=math.nan))
+
+
 @pytest.mark.parametrize(
     ("build", "message"),
     [
@@ -213,6 +302,14 @@ def a_dict(request: FetchRequest) -> object:
         (stray_day, "daily rows fall outside the report's period"),
         (thirty_day_baseline, "is not the 7 days just before the period"),
         (a_dict, "must return a ButtonReport, got dict"),
+        (folded_row(users=-3), "totalUsers -3 on event 'cta_click' is negative"),
+        (folded_row(event_count="12"), "eventCount '12' on event 'cta_click' is a str"),
+        (folded_row(duration_ms=math.nan), "hover duration nan on event 'cta_click'"),
+        (another_period, "over 2025-01-01..2025-01-07, but property '31337' over"),
+        (another_property, "the report is of property '999999999'"),
+        (a_button_twice, "counts holds 'cta' on 'original' more than once"),
+        (an_unknown_time_zone, "unknown time zone 'Mars/Olympus'"),
+        (a_nan_sampling_ratio, "sampling_ratio must be a share from 0 to 1, got nan"),
     ],
 )
 async def test_a_source_that_builds_a_bad_report_fails_the_workflow_at_once(

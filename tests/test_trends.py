@@ -980,25 +980,51 @@ class TestAlerts:
         assert len(alerts_to_send([today], sent)) == 1
         assert alerts_to_send([again], sent) == []
 
-    def test_a_backfilled_change_before_the_one_alerted_is_new(self) -> None:
+    def test_a_backfilled_change_before_the_one_alerted_stays_quiet(self) -> None:
         sent = {"cta|colors|drop": record(-0.30)}  # days 14 to 27
         earlier = finding(
             previous_period=Period(day(0), day(6)),
             current_period=Period(day(7), day(13)),
         )
-        # Ending on day 14 it cannot hold the change either; ending on 15 it can.
+        # Ending on day 14 it cannot hold the change either: an older one.
         touching = finding(
             previous_period=Period(day(1), day(7)),
             current_period=Period(day(8), day(14)),
         )
+        # Ending on day 15 it may hold the same change; only growth re-alerts.
         overlapping = finding(
             previous_period=Period(day(2), day(8)),
             current_period=Period(day(9), day(15)),
         )
+        much_larger = finding(
+            previous_period=Period(day(0), day(6)),
+            current_period=Period(day(7), day(13)),
+            relative_change=-0.6,
+        )
 
-        assert len(alerts_to_send([earlier], sent)) == 1
-        assert len(alerts_to_send([touching], sent)) == 1
+        assert alerts_to_send([earlier], sent) == []
+        assert alerts_to_send([touching], sent) == []
+        assert alerts_to_send([much_larger], sent) == []
         assert alerts_to_send([overlapping], sent) == []
+        assert len(alerts_to_send([earlier], {})) == 1  # nothing told before
+
+    def test_a_backfill_between_runs_never_brings_back_a_told_change(self) -> None:
+        """Alert week 3 against week 2, backfill week 1, re-run week 3."""
+        state: dict[str, SentAlert] = {}
+
+        def run(first: int, length: int = 7) -> int:
+            found = finding(
+                previous_period=Period(day(first - length), day(first - 1)),
+                current_period=Period(day(first), day(first + length - 1)),
+            )
+            due = alerts_to_send([found], state)
+            state.update((key, SentAlert.of(f, f"run-{first}")) for key, f in due)
+            return len(due)
+
+        assert [run(21), run(7), run(21)] == [1, 0, 0]
+        # One-day analyses: day 14 against 13, 15 against 14, then 14 again.
+        state.clear()
+        assert [run(14, 1), run(15, 1), run(14, 1)] == [1, 1, 0]
 
     def test_an_alert_whose_days_are_unknown_counts_as_the_same_change(
         self,
@@ -1022,12 +1048,13 @@ class TestAlerts:
         alerted=st.tuples(st.integers(0, 60), st.integers(1, 30)),
         found=st.tuples(st.integers(0, 60), st.integers(1, 30)),
     )
-    def test_a_change_is_new_exactly_when_no_day_could_hold_both(
+    def test_a_change_is_due_exactly_when_every_day_that_could_hold_it_is_later(
         self, alerted: tuple[int, int], found: tuple[int, int]
     ) -> None:
         """A comparison of P and C holds a change first seen on a day in
-        (P.start, C.end]. Two such ranges that share no day hold different
-        changes; when they share one, the change may be the same."""
+        (P.start, C.end]. When every such day of the finding comes after those
+        of the change alerted, it is a newer change; when they share a day it
+        may be the same, and when all come before it is older."""
         (first, length), (found_first, found_length) = alerted, found
         span = Period(day(first), day(first + 2 * length - 1))
         found_finding = finding(
@@ -1046,7 +1073,7 @@ class TestAlerts:
             [found_finding], {"cta|colors|drop": record(-0.30, span=span)}
         )
 
-        assert bool(due) == could_hold_alerted.isdisjoint(could_hold_found)
+        assert bool(due) == (min(could_hold_found) > max(could_hold_alerted))
 
     def test_a_zero_margin_resends_any_growth_but_never_the_same_change(self) -> None:
         config = TrendConfig(worsen_margin=0.0)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -23,11 +25,14 @@ __all__ = [
     "finite",
     "flag",
     "ga4_count",
+    "instance_of",
+    "items_of",
     "non_negative_finite",
     "open_unit",
     "optional_ga4_count",
     "positive",
     "positive_finite",
+    "share",
     "text",
 ]
 
@@ -170,3 +175,51 @@ def day(
             f"{attribute.name} must be a calendar day (datetime.date), got "
             f"{type(value).__name__} {value!r}{_where(instance)}{hint}"
         )
+
+
+def share(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= _number(instance, attribute, value) <= 1.0:
+        raise FieldValueError(
+            f"{attribute.name} must be a share from 0 to 1, got {value!r}"
+        )
+
+
+def _kind(classes: type | tuple[type, ...]) -> str:
+    names = classes if isinstance(classes, tuple) else (classes,)
+    return " or ".join(kind.__name__ for kind in names)
+
+
+def instance_of(
+    classes: type | tuple[type, ...],
+) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    """A validator: the value is one of ``classes``."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, classes):
+            raise FieldTypeError(
+                f"{attribute.name} must be a {_kind(classes)}, got "
+                f"{type(value).__name__} {value!r:.200}"
+            )
+
+    return check
+
+
+def items_of(
+    classes: type | tuple[type, ...],
+) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    """A validator: the value is a tuple or list whose items are ``classes``."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, (tuple, list)):
+            raise FieldTypeError(
+                f"{attribute.name} must be a tuple of {_kind(classes)}, got "
+                f"{type(value).__name__} {value!r:.200}"
+            )
+        for number, item in enumerate(value):
+            if not isinstance(item, classes):
+                raise FieldTypeError(
+                    f"{attribute.name}[{number}] must be a {_kind(classes)}, got "
+                    f"{type(item).__name__} {item!r:.200}"
+                )
+
+    return check

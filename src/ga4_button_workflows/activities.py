@@ -126,7 +126,7 @@ class ButtonAnalyticsActivities:
                 info.attempt - 1,
             )
         try:
-            report = check_report(await source.fetch_report(request, context))
+            report = check_report(await source.fetch_report(request, context), request)
         except (FieldTypeError, FieldValueError) as error:
             raise ApplicationError(
                 f"the data source {type(source).__name__} built an invalid report: "

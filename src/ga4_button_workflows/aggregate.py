@@ -28,6 +28,7 @@ from ga4_button_workflows.models import (
     EventRole,
     EventRule,
     EventSchema,
+    FetchRequest,
     Period,
     VariantExposure,
 )
@@ -95,24 +96,48 @@ def normalise_dimension_value(value: str | None) -> str:
     return cleaned or NOT_SET
 
 
-def check_report(report: object) -> ButtonReport:
+def check_report(report: object, request: FetchRequest | None = None) -> ButtonReport:
     """Return ``report`` when it holds together; raise a clear error if not.
 
     The models refuse a count that is not a whole number from 0 to 2**63 - 1
     when they are built. This checks what spans the report: it is a
-    :class:`~ga4_button_workflows.models.ButtonReport`, its daily rows fall
-    within its period, and its previous period, when it has one, is the
-    equally long one just before.
+    :class:`~ga4_button_workflows.models.ButtonReport` of the property and
+    period ``request`` asked for, each button x variant has one entry, its
+    daily rows fall within its period, and its previous period, when it has
+    one, is the equally long one just before.
 
     Raises:
         FieldTypeError: ``report`` is not a ``ButtonReport``.
-        FieldValueError: a day or the previous period does not fit the period.
+        FieldValueError: the property, the period, a day or the previous
+            period does not fit, or a button x variant comes twice.
     """
     if not isinstance(report, ButtonReport):
         raise FieldTypeError(
             f"a data source must return a ButtonReport, got "
             f"{type(report).__name__} {report!r:.200}"
         )
+    if request is not None and (
+        report.property_id != request.property_id or report.period != request.period
+    ):
+        raise FieldValueError(
+            f"the report is of property {report.property_id!r} over "
+            f"{report.period}, but property {request.property_id!r} over "
+            f"{request.period} was asked for; report what the request asks"
+        )
+    for name, entries in (
+        ("counts", report.counts),
+        ("previous_counts", report.previous_counts),
+    ):
+        seen: set[tuple[str, str]] = set()
+        for entry in entries:
+            key = (entry.button, entry.variant)
+            if key in seen:
+                raise FieldValueError(
+                    f"{name} holds {entry.button!r} on {entry.variant!r} more than "
+                    "once; fold each button x variant into one entry "
+                    "(ReportBuilder does)"
+                )
+            seen.add(key)
     period = report.period
     outside = [
         row for row in report.daily if not period.start <= row.date <= period.end
@@ -303,20 +328,28 @@ class ReportBuilder:
             duration_ms: The summed hover duration of the row's events, in ms.
 
         Raises:
-            ValueError: a count is negative, or a number is NaN or infinite.
+            TypeError: a count is not a whole number, or the duration not a
+                number.
+            ValueError: a count is negative or past 64 bits, or the duration
+                is NaN, infinite or negative.
         """
-        # Checked inline, then explained by _check_count: this runs once per row.
-        if not 0 <= event_count <= _MAX_COUNT or (
-            users is not None and not 0 <= users <= _MAX_COUNT
-        ):
-            _check_count("eventCount", event_count, event_name)
-            _check_count("totalUsers", users or 0, event_name)
-        if duration_ms is not None and not 0 <= duration_ms < math.inf:
-            raise ValueError(
-                f"hover duration {duration_ms!r} on event "
-                f"{normalise_dimension_value(event_name)!r} is not a "
-                "finite, non-negative number of milliseconds"
+        # Checked inline, then explained by _refuse_row: this runs once per row.
+        if (
+            type(event_count) is not int
+            or not 0 <= event_count <= _MAX_COUNT
+            or (
+                users is not None
+                and (type(users) is not int or not 0 <= users <= _MAX_COUNT)
             )
+            or (
+                duration_ms is not None
+                and (
+                    type(duration_ms) not in (float, int)
+                    or not 0 <= duration_ms < math.inf
+                )
+            )
+        ):
+            _refuse_row(event_name, event_count, users, duration_ms)
         self.rows_read += 1
 
         rule = self._rules.get(event_name)
@@ -518,15 +551,35 @@ class ReportCheckpoint:
     """The property's currency, once known."""
 
 
-def _check_count(name: str, value: int, event_name: str) -> None:
+def _refuse_row(
+    event_name: str, event_count: object, users: object, duration_ms: object
+) -> None:
+    """Raise the error that explains why a row's numbers cannot be folded."""
+    _check_count("eventCount", event_count, event_name)
+    if users is not None:
+        _check_count("totalUsers", users, event_name)
+    error = FieldTypeError if type(duration_ms) not in (float, int) else FieldValueError
+    raise error(
+        f"hover duration {duration_ms!r} on event "
+        f"{normalise_dimension_value(event_name)!r} is not a "
+        "finite, non-negative number of milliseconds"
+    )
+
+
+def _check_count(name: str, value: object, event_name: str) -> None:
     event_name = normalise_dimension_value(event_name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldTypeError(
+            f"{name} {value!r} on event {event_name!r} is a "
+            f"{type(value).__name__}, not a whole number of events or users"
+        )
     if value < 0:
-        raise ValueError(
+        raise FieldValueError(
             f"{name} {value!r} on event {event_name!r} is negative; GA4 counts "
             "are never below zero, so the report is corrupt"
         )
     if value > _MAX_COUNT:
-        raise ValueError(
+        raise FieldValueError(
             f"{name} {value!r} on event {event_name!r} is beyond GA4's 64-bit "
             "counts, so the report is corrupt"
         )
@@ -582,7 +635,12 @@ class DailyBuilder:
         Raises:
             ValueError: a count is negative or not a whole number.
         """
-        if not 0 <= event_count <= _MAX_COUNT or not 0 <= users <= _MAX_COUNT:
+        if (
+            type(event_count) is not int
+            or type(users) is not int
+            or not 0 <= event_count <= _MAX_COUNT
+            or not 0 <= users <= _MAX_COUNT
+        ):
             _check_count("eventCount", event_count, event_name)
             _check_count("totalUsers", users, event_name)
         rule = self._schema.rule_for(event_name)

@@ -68,12 +68,17 @@ class AlertNotifier(Protocol):
         ...
 
 
-def alert_delivery_channel(key: str, channel: str) -> str:
+def alert_delivery_channel(alert: ChangeAlert, channel: str) -> str:
     """Return the delivery channel under which one alert to ``channel`` is recorded.
 
     Recorded against the analysis ID, beside the channels the insights went to.
+    It holds the alert's key and its relative change, so a retried activity
+    skips what it sent, while a re-run of the analysis over restated data
+    sends a change that grew since.
     """
-    return f"alert:{channel}:{key}"
+    change = alert.finding.relative_change
+    size = "none" if change is None else f"{change:+.6f}"
+    return f"alert:{channel}:{alert.key}:{size}"
 
 
 async def deliver_alerts(
@@ -154,7 +159,7 @@ async def deliver_alerts(
         )
         missed = False
         for notifier in capable:
-            marker = alert_delivery_channel(key, notifier.channel)
+            marker = alert_delivery_channel(alert, notifier.channel)
             if deliveries is not None and await deliveries.has_delivery(
                 analysis_id, marker
             ):

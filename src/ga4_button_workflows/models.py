@@ -203,19 +203,22 @@ def local_date(moment: datetime.datetime, time_zone: str) -> datetime.date:
         ValueError: ``time_zone`` is not an IANA time zone name.
         TypeError: ``time_zone`` is not a string.
     """
+    return moment.astimezone(_zone(time_zone)).date()
+
+
+def _zone(time_zone: object) -> zoneinfo.ZoneInfo:
     if not isinstance(time_zone, str):
-        raise TypeError(
+        raise _checks.FieldTypeError(
             f"the time zone must be an IANA name such as 'America/New_York', "
             f"got {type(time_zone).__name__} {time_zone!r}"
         )
     try:
-        zone = zoneinfo.ZoneInfo(time_zone)
+        return zoneinfo.ZoneInfo(time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
+        raise _checks.FieldValueError(
             f"unknown time zone {time_zone!r}; use the property's IANA zone "
             "name shown in GA4's property settings, such as 'America/New_York'"
         ) from None
-    return moment.astimezone(zone).date()
 
 
 # --- Event schema -------------------------------------------------------------
@@ -387,19 +390,21 @@ class FetchRequest:
 class DataQuality:
     """What GA4 said about the data's reliability, carried into the insights."""
 
-    thresholded: bool = False
+    thresholded: bool = attrs.field(default=False, validator=_checks.flag)
     """GA4 withheld rows to protect user privacy (``subjectToThresholding``)."""
-    sampled: bool = False
+    sampled: bool = attrs.field(default=False, validator=_checks.flag)
     """The report was computed from a sample."""
-    sampling_ratio: float | None = None
+    sampling_ratio: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_checks.share)
+    )
     """Share of events read when sampled, ``samplesReadCount / samplingSpaceSize``."""
-    other_row: bool = False
+    other_row: bool = attrs.field(default=False, validator=_checks.flag)
     """High-cardinality rows were collapsed into ``(other)``."""
-    dropped_buttons: int = 0
+    dropped_buttons: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Buttons left out because the report kept only the largest ones."""
-    placeholder_rows: int = 0
+    placeholder_rows: int = attrs.field(default=0, validator=_checks.ga4_count)
     """Rows whose button or variant was ``(not set)``, ``(other)`` or similar."""
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = attrs.field(default=(), validator=_checks.items_of(str))
     """Other caveats in plain words."""
 
     @property
@@ -491,36 +496,55 @@ class ButtonReport:
     rows.
     """
 
-    property_id: str
+    property_id: str = attrs.field(validator=_checks.text)
     """The numeric GA4 property ID."""
-    period: Period
+    period: Period = attrs.field(validator=_checks.instance_of(Period))
     """The days covered."""
-    schema_name: str
+    schema_name: str = attrs.field(validator=_checks.text)
     """The event schema used to read GA4's events."""
-    control_variant: str = "original"
+    control_variant: str = attrs.field(default="original", validator=_checks.text)
     """The variant every other variant is compared against."""
-    counts: tuple[ButtonCounts, ...] = ()
+    counts: tuple[ButtonCounts, ...] = attrs.field(
+        default=(), validator=_checks.items_of(ButtonCounts)
+    )
     """One entry per button x variant, sorted by button then variant."""
-    exposures: tuple[VariantExposure, ...] = ()
+    exposures: tuple[VariantExposure, ...] = attrs.field(
+        default=(), validator=_checks.items_of(VariantExposure)
+    )
     """Page-level exposure per variant, for the sample-ratio check."""
-    has_exposure_event: bool = True
+    has_exposure_event: bool = attrs.field(default=True, validator=_checks.flag)
     """False when the schema counts no exposure, so CTR cannot be computed."""
-    time_zone: str | None = None
-    """The property's time zone as GA4 reported it."""
-    currency: str | None = None
+    time_zone: str | None = attrs.field(default=None)
+    """The property's time zone as GA4 reported it (an IANA name)."""
+    currency: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_checks.text)
+    )
     """The property's currency as GA4 reported it."""
-    quality: DataQuality = attrs.field(factory=DataQuality)
+    quality: DataQuality = attrs.field(
+        factory=DataQuality, validator=_checks.instance_of(DataQuality)
+    )
     """Caveats on the data."""
-    rows_read: int = 0
+    rows_read: int = attrs.field(default=0, validator=_checks.ga4_count)
     """GA4 rows folded into this report."""
-    pages_fetched: int = 0
+    pages_fetched: int = attrs.field(default=0, validator=_checks.ga4_count)
     """GA4 pages (requests) it took."""
-    daily: tuple[DailyCounts, ...] = ()
+    daily: tuple[DailyCounts, ...] = attrs.field(
+        default=(), validator=_checks.items_of(DailyCounts)
+    )
     """Per day, for the largest buttons; empty when trends were not asked for."""
-    previous_period: Period | None = None
+    previous_period: Period | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_checks.instance_of(Period))
+    )
     """The equally long period just before ``period``, when fetched."""
-    previous_counts: tuple[ButtonCounts, ...] = ()
+    previous_counts: tuple[ButtonCounts, ...] = attrs.field(
+        default=(), validator=_checks.items_of(ButtonCounts)
+    )
     """Counts over ``previous_period`` (users at that period's grain)."""
+
+    @time_zone.validator
+    def _check_time_zone(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            _zone(value)
 
 
 # --- Metrics --------------------------------------------------------------------

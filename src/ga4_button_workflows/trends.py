@@ -553,14 +553,19 @@ def alerts_to_send(
 ) -> list[tuple[str, ChangeFinding]]:
     """Return the alerting findings that people have not been told about yet.
 
-    A finding with ``alert`` set is due when its :func:`alert_key` was never
-    alerted, when it is a new change, or when it worsened:
+    A comparison of two periods sees a change that happened after the first
+    day of the earlier period and by the last day of the later one. Against
+    the change last alerted for its :func:`alert_key` (``SentAlert.span``), a
+    finding with ``alert`` set is due when it was never alerted, when it is a
+    newer change, or when it worsened; an older change is not:
 
-    * a new change: its comparison cannot hold the change last alerted,
-      because it starts on or after the last day of the alerted comparison
-      (``SentAlert.span``) or ends on or before its first day. A drop that
-      recovered and came back is alerted again, and so is a further drop in
-      today's one-day analysis after yesterday's;
+    * a newer change: its comparison starts on or after the last day of the
+      alerted one, so it cannot hold the change alerted. A drop that recovered
+      and came back is alerted again, and so is a further drop in today's
+      one-day analysis after yesterday's;
+    * an older change: its comparison ends on or before the first day of the
+      alerted one (a backfill of earlier days). It is never alerted: people
+      were told of a later change already;
     * worsened: the comparisons overlap, so it may be the same change seen
       again (a re-run, next week's comparison with this week, a sliding
       window that still holds the change), and, measured from the rate before
@@ -593,30 +598,17 @@ def alerts_to_send(
             continue
         seen.add(key)
         last = already_sent.get(key)
-        if (
-            last is None
-            or _apart(finding, last.span)
-            or _worsened(finding, last, config.worsen_margin)
+        if last is None:
+            due.append((key, finding))
+            continue
+        span = last.span
+        if span is not None and finding.current_period.end <= span.start:
+            continue  # older than the change alerted: a backfill's old news
+        if (span is not None and finding.previous_period.start >= span.end) or (
+            _worsened(finding, last, config.worsen_margin)
         ):
             due.append((key, finding))
     return due
-
-
-def _apart(finding: ChangeFinding, span: Period | None) -> bool:
-    """True when the finding's comparison cannot hold the change alerted in ``span``.
-
-    A comparison of two periods sees a change that happened after the first
-    day of the earlier one and by the last day of the later one. So when the
-    finding's comparison starts on or after the last day of ``span``, or ends
-    on or before its first day, the two changes are different ones. Without a
-    span nothing is known, and the change counts as the same.
-    """
-    if span is None:
-        return False
-    return (
-        finding.previous_period.start >= span.end
-        or finding.current_period.end <= span.start
-    )
 
 
 def _worsened(finding: ChangeFinding, last: SentAlert, margin: float) -> bool:

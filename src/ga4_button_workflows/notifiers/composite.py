@@ -119,7 +119,7 @@ class CompositeNotifier:
         for child in self._notifiers:
             if not isinstance(child, AlertNotifier):
                 continue
-            marker = alert_delivery_channel(alert.key, child.channel)
+            marker = alert_delivery_channel(alert, child.channel)
             if await self._has_delivery(alert.analysis_id, marker):
                 continue
             try:
